@@ -1,0 +1,20 @@
+// Package functions lists every wxfn function. The deployment generator and the local gateway
+// read this list; a function binary imports only its own package.
+package functions
+
+import (
+	"github.com/wxfn/wxfn/functions/login"
+	"github.com/wxfn/wxfn/shared/config"
+	"github.com/wxfn/wxfn/shared/fn"
+)
+
+// Specs describes every function, in a stable order, for deployment.
+func Specs() []fn.Spec {
+	return []fn.Spec{login.Spec}
+}
+
+// All builds every function over one environment, for the local gateway. Nothing connects
+// until a function serves its first request.
+func All(lookup config.Lookup) []fn.Function {
+	return []fn.Function{login.New(lookup)}
+}
