@@ -58,7 +58,7 @@ func TestVerifyRefuses(t *testing.T) {
 	without := func(k string) jwt.MapClaims { c := valid(); delete(c, k); return c }
 	parts := strings.Split(good, ".")
 	cases := map[string]string{
-		"expired":        sessions(now.Add(-2*time.Hour)).mustIssue(t),
+		"expired":        sessions(now.Add(-2 * time.Hour)).mustIssue(t),
 		"wrong audience": sign(t, jwt.SigningMethodHS256, secret, with("aud", "wxother")),
 		"wrong issuer":   sign(t, jwt.SigningMethodHS256, secret, with("iss", "someone")),
 		"forged":         sign(t, jwt.SigningMethodHS256, []byte("another-secret-another-secret-xx"), valid()),
