@@ -158,8 +158,10 @@ type result struct {
 	// counts runs whose invocation failed or that did not complete.
 	Status int `json:"status"`
 	Errors int `json:"errors"`
-	// Ratio is First.P50 over the baseline's; absent for the baseline.
+	// Ratio is First.P50 over the baseline's, the budgeted figure; RatioMin compares the minima,
+	// which a noisy shared machine disturbs least. Both are absent for the baseline.
 	Ratio          float64  `json:"ratio,omitempty"`
+	RatioMin       float64  `json:"ratioMin,omitempty"`
 	ForbiddenLinks []string `json:"forbiddenLinks,omitempty"`
 	RatioOK        bool     `json:"ratioOk"`
 	SizeOK         bool     `json:"sizeOk"`
@@ -258,6 +260,9 @@ func run(ctx context.Context, o options, patterns []string, progress io.Writer) 
 	for _, r := range all[1:] {
 		if base.First.P50 > 0 {
 			r.Ratio = round2(r.First.P50 / base.First.P50)
+		}
+		if base.First.Min > 0 {
+			r.RatioMin = round2(r.First.Min / base.First.Min)
 		}
 		r.RatioOK = r.Ratio > 0 && r.Ratio <= o.maxRatio
 		r.SizeOK = float64(r.SizeBytes) <= o.maxSizeMB*1e6
@@ -385,15 +390,15 @@ func printTable(w io.Writer, rep *report) {
 	fmt.Fprintf(w, "cold start: exec → first response under a fake AWS Lambda Runtime API, %d interleaved runs each (after 1 warm-up)\n", rep.Runs)
 	fmt.Fprintf(w, "event: %s\n\n", rep.Event)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "binary\tsize MB\tinit p50\tfirst min\tp50\tp90\tp99\tstatus\terrors\t× baseline\t")
+	fmt.Fprintln(tw, "binary\tsize MB\tinit p50\tfirst min\tp50\tp90\tp99\tstatus\terrors\t× base p50\t× base min\t")
 	rows := append([]result{rep.Baseline}, rep.Functions...)
 	for i, r := range rows {
-		ratio := "1.00"
+		ratio, ratioMin := 1.0, 1.0
 		if i > 0 {
-			ratio = fmt.Sprintf("%.2f", r.Ratio)
+			ratio, ratioMin = r.Ratio, r.RatioMin
 		}
-		fmt.Fprintf(tw, "%s\t%.1f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%d\t%s\t\n",
-			r.Name, float64(r.SizeBytes)/1e6, r.Init.P50, r.First.Min, r.First.P50, r.First.P90, r.First.P99, r.Status, r.Errors, ratio)
+		fmt.Fprintf(tw, "%s\t%.1f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%d\t%.2f\t%.2f\t\n",
+			r.Name, float64(r.SizeBytes)/1e6, r.Init.P50, r.First.Min, r.First.P50, r.First.P90, r.First.P99, r.Status, r.Errors, ratio, ratioMin)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "(times in ms; sizes of stripped binaries, -trimpath -ldflags=-s -w -tags lambda.norpc)\n\n")
