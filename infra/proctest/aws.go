@@ -207,8 +207,13 @@ func (r *AWSRuntime) Start(bin string) error {
 	return nil
 }
 
-// StartedAt is when the process was exec'd.
-func (r *AWSRuntime) StartedAt() time.Time { return r.proc.startedAt }
+// StartedAt is when the process was exec'd; zero before Start.
+func (r *AWSRuntime) StartedAt() time.Time {
+	if r.proc == nil {
+		return time.Time{}
+	}
+	return r.proc.startedAt
+}
 
 // ReadyAt is when the process first called /invocation/next; zero before that.
 func (r *AWSRuntime) ReadyAt() time.Time {
