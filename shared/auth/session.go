@@ -123,6 +123,12 @@ func (a Authenticator) Admin(_ context.Context, key string) (fn.Principal, error
 	return fn.Principal{Kind: fn.PrincipalAdmin}, nil
 }
 
+// misconfigured passes through an error that is already a client-safe *fn.Error and hides
+// anything else behind a 500.
 func misconfigured(err error) error {
+	var fe *fn.Error
+	if errors.As(err, &fe) {
+		return err
+	}
 	return &fn.Error{Status: 500, Code: "misconfigured", Message: "the function is not configured; see its logs", Cause: err}
 }

@@ -1,0 +1,173 @@
+// Package deps holds the per-process dependencies of a function: settings, the database, the
+// sealing key, session tokens, admin keys and WeChat clients. Each is built on first use and
+// reused by every warm invocation after it; nothing connects or even reads settings at start,
+// so a cold start costs only what the first request needs. A failed build is not remembered:
+// the next request tries again (the database may simply have been unreachable).
+package deps
+
+import (
+	"context"
+	"net/http"
+	"sync"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/wxfn/wxfn/shared/auth"
+	"github.com/wxfn/wxfn/shared/config"
+	"github.com/wxfn/wxfn/shared/fn"
+	"github.com/wxfn/wxfn/shared/seal"
+	"github.com/wxfn/wxfn/shared/store"
+	"github.com/wxfn/wxfn/shared/wechat"
+	"github.com/wxfn/wxfn/shared/wxtoken"
+)
+
+// Deps is one process's dependencies, built over one environment.
+type Deps struct {
+	lookup config.Lookup
+
+	db       lazy[*store.Lazy]
+	sessions lazy[*auth.Sessions]
+	admin    lazy[*auth.AdminKeys]
+	box      lazy[*seal.Box]
+	mini     lazy[*wechat.MiniProgram]
+	tokens   lazy[*wxtoken.Cache]
+}
+
+// New returns dependencies over lookup (os.LookupEnv in production). It does no work.
+func New(lookup config.Lookup) *Deps {
+	return &Deps{lookup: lookup}
+}
+
+// Lookup is the environment the dependencies read.
+func (d *Deps) Lookup() config.Lookup { return d.lookup }
+
+// DB returns the database, connecting on first use.
+func (d *Deps) DB(ctx context.Context) (*mongo.Database, error) {
+	l, err := d.db.get(func() (*store.Lazy, error) {
+		cfg, err := config.LoadDatabase(d.lookup)
+		if err != nil {
+			return nil, err
+		}
+		return store.NewLazy(cfg), nil
+	})
+	if err != nil {
+		return nil, Misconfigured(err)
+	}
+	db, err := l.Database(ctx)
+	if err != nil {
+		return nil, fn.Unavailable("database_unavailable", "the database is unreachable; try again", err)
+	}
+	return db, nil
+}
+
+// Sessions returns the session-token issuer and verifier.
+func (d *Deps) Sessions() (*auth.Sessions, error) {
+	s, err := d.sessions.get(func() (*auth.Sessions, error) {
+		cfg, err := config.LoadSession(d.lookup)
+		if err != nil {
+			return nil, err
+		}
+		return auth.NewSessions(cfg), nil
+	})
+	if err != nil {
+		return nil, Misconfigured(err)
+	}
+	return s, nil
+}
+
+// AdminKeys returns the admin-key checker.
+func (d *Deps) AdminKeys() (*auth.AdminKeys, error) {
+	k, err := d.admin.get(func() (*auth.AdminKeys, error) {
+		keys, err := config.LoadAdminKeys(d.lookup)
+		if err != nil {
+			return nil, err
+		}
+		return auth.NewAdminKeys(keys), nil
+	})
+	if err != nil {
+		return nil, Misconfigured(err)
+	}
+	return k, nil
+}
+
+// Authenticator checks session tokens and admin keys for fn.Router.
+func (d *Deps) Authenticator() fn.Authenticator {
+	return auth.Authenticator{Sessions: d.Sessions, AdminKeys: d.AdminKeys}
+}
+
+// Seal returns the box that encrypts secrets at rest with DATA_KEY.
+func (d *Deps) Seal() (*seal.Box, error) {
+	b, err := d.box.get(func() (*seal.Box, error) {
+		key, err := config.LoadDataKey(d.lookup)
+		if err != nil {
+			return nil, err
+		}
+		return seal.New(key)
+	})
+	if err != nil {
+		return nil, Misconfigured(err)
+	}
+	return b, nil
+}
+
+// Tokens returns the shared access-token cache.
+func (d *Deps) Tokens() *wxtoken.Cache {
+	t, _ := d.tokens.get(func() (*wxtoken.Cache, error) { return wxtoken.New(d.DB), nil })
+	return t
+}
+
+// MiniProgram returns the mini-program API client.
+func (d *Deps) MiniProgram() (*wechat.MiniProgram, error) {
+	m, err := d.mini.get(func() (*wechat.MiniProgram, error) {
+		cfg, err := config.LoadMiniProgram(d.lookup)
+		if err != nil {
+			return nil, err
+		}
+		return wechat.NewMiniProgram(cfg, d.Tokens()), nil
+	})
+	if err != nil {
+		return nil, Misconfigured(err)
+	}
+	return m, nil
+}
+
+// Close releases what was built (the database connection), for tests and HTTP-mode shutdown.
+func (d *Deps) Close(ctx context.Context) error {
+	if l, ok := d.db.peek(); ok {
+		return l.Close(ctx)
+	}
+	return nil
+}
+
+// Misconfigured is the 500 a request gets when a setting is missing or malformed. The setting's
+// name is in the cause, which is logged; the client is told only to look at the logs.
+func Misconfigured(err error) error {
+	return &fn.Error{Status: http.StatusInternalServerError, Code: "misconfigured", Message: "the function is not configured; see its logs", Cause: err}
+}
+
+// lazy builds a value once, on first successful use.
+type lazy[T any] struct {
+	mu    sync.Mutex
+	v     T
+	built bool
+}
+
+func (l *lazy[T]) get(build func() (T, error)) (T, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.built {
+		return l.v, nil
+	}
+	v, err := build()
+	if err != nil {
+		return v, err
+	}
+	l.v, l.built = v, true
+	return v, nil
+}
+
+func (l *lazy[T]) peek() (T, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.v, l.built
+}
