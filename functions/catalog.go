@@ -4,7 +4,7 @@ package functions
 
 import (
 	"github.com/wxfn/wxfn/functions/login"
-	"github.com/wxfn/wxfn/shared/config"
+	"github.com/wxfn/wxfn/shared/deps"
 	"github.com/wxfn/wxfn/shared/fn"
 )
 
@@ -13,8 +13,8 @@ func Specs() []fn.Spec {
 	return []fn.Spec{login.Spec}
 }
 
-// All builds every function over one environment, for the local gateway. Nothing connects
-// until a function serves its first request.
-func All(lookup config.Lookup) []fn.Function {
-	return []fn.Function{login.New(lookup)}
+// All builds every function over one set of dependencies, for the local gateway. Nothing
+// connects until a function serves its first request.
+func All(d *deps.Deps) []fn.Function {
+	return []fn.Function{login.NewWithDeps(d)}
 }
