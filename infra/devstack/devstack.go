@@ -21,6 +21,7 @@ import (
 	"github.com/wxfn/wxfn/functions"
 	"github.com/wxfn/wxfn/infra/embeddb"
 	"github.com/wxfn/wxfn/infra/emulator"
+	"github.com/wxfn/wxfn/shared/blob"
 	"github.com/wxfn/wxfn/shared/config"
 	"github.com/wxfn/wxfn/shared/deps"
 	"github.com/wxfn/wxfn/shared/fn"
@@ -117,7 +118,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		"LOG_LEVEL":        "info",
 		"MONGODB_URI":      db.URI(),
 		"MONGODB_DATABASE": "wxfn",
-		"BLOB_URL":         "file://" + filepath.Join(dataDir, "blob"),
+		"BLOB_URL":         "file://" + filepath.Join(dataDir, "blob") + "?base=" + base + "/_blob",
 		"SESSION_TTL":      "168h",
 		"WX_APPID":         emulator.DefaultAppID,
 		"WX_SECRET":        emulator.DefaultAppSecret,
@@ -138,6 +139,10 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 
 	mux := http.NewServeMux()
 	mux.Handle("/_emu/", emu)
+	// Presigned URLs of the fs object store point here (BLOB_URL's base) when it is local.
+	if fs, err := blob.NewFS(filepath.Join(dataDir, "blob"), base+"/_blob"); err == nil {
+		mux.Handle("/_blob/", fs.Handler())
+	}
 	for _, f := range functions.All(d) {
 		mount(mux, f)
 		s.Functions = append(s.Functions, f.Spec.Name)
