@@ -5,8 +5,9 @@ import (
 	"fmt"
 
 	"github.com/silenceper/wechat/v2/credential"
-	"github.com/silenceper/wechat/v2/miniprogram"
+	"github.com/silenceper/wechat/v2/miniprogram/auth"
 	mpconfig "github.com/silenceper/wechat/v2/miniprogram/config"
+	mpcontext "github.com/silenceper/wechat/v2/miniprogram/context"
 
 	"github.com/wxfn/wxfn/shared/config"
 	"github.com/wxfn/wxfn/shared/wxtoken"
@@ -15,7 +16,8 @@ import (
 // MiniProgram is the mini-program API as the functions use it.
 type MiniProgram struct {
 	appID  string
-	sdk    *miniprogram.MiniProgram
+	sdk    *mpcontext.Context
+	auth   *auth.Auth
 	handle *credential.StableAccessToken
 	tokens *wxtoken.Cache
 	key    string
@@ -24,14 +26,20 @@ type MiniProgram struct {
 // NewMiniProgram builds a client that shares its access token through tokens. It makes no call.
 func NewMiniProgram(cfg config.MiniProgram, tokens *wxtoken.Cache) *MiniProgram {
 	UseEndpoint(config.DefaultWXAPIBase, cfg.APIBase)
-	sdk := miniprogram.NewMiniProgram(&mpconfig.Config{AppID: cfg.AppID, AppSecret: cfg.Secret, Cache: tokens, UseStableAK: true})
 	// The stable token: instances calling it in normal mode get the same token and never
 	// invalidate one another (reference §1.2), and the shared cache saves the calls.
 	handle := credential.NewStableAccessToken(cfg.AppID, cfg.Secret, credential.CacheKeyMiniProgramPrefix, tokens).(*credential.StableAccessToken)
-	sdk.SetAccessTokenContextHandle(handle)
+	// The SDK's sub-APIs share one context; building only the ones we use (rather than the
+	// miniprogram root package, which links every API it has) keeps binaries small and cold
+	// starts short.
+	sdk := &mpcontext.Context{
+		Config:                   &mpconfig.Config{AppID: cfg.AppID, AppSecret: cfg.Secret, Cache: tokens, UseStableAK: true},
+		AccessTokenContextHandle: handle,
+	}
 	return &MiniProgram{
 		appID:  cfg.AppID,
 		sdk:    sdk,
+		auth:   auth.NewAuth(sdk),
 		handle: handle,
 		tokens: tokens,
 		key:    fmt.Sprintf("%s_stable_access_token_%s", credential.CacheKeyMiniProgramPrefix, cfg.AppID),
@@ -50,7 +58,7 @@ type Session struct {
 
 // Code2Session exchanges a wx.login code. It needs no access token.
 func (m *MiniProgram) Code2Session(ctx context.Context, code string) (Session, error) {
-	r, err := m.sdk.GetAuth().Code2SessionContext(ctx, code)
+	r, err := m.auth.Code2SessionContext(ctx, code)
 	if err != nil {
 		return Session{}, classify("jscode2session", err)
 	}
@@ -72,7 +80,7 @@ type Phone struct {
 func (m *MiniProgram) PhoneNumber(ctx context.Context, code string) (Phone, error) {
 	var p Phone
 	err := m.WithToken(ctx, "getuserphonenumber", func(ctx context.Context) error {
-		r, err := m.sdk.GetAuth().GetPhoneNumberContext(ctx, code)
+		r, err := m.auth.GetPhoneNumberContext(ctx, code)
 		if err != nil {
 			return err
 		}
