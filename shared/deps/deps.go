@@ -3,6 +3,9 @@
 // reused by every warm invocation after it; nothing connects or even reads settings at start,
 // so a cold start costs only what the first request needs. A failed build is not remembered:
 // the next request tries again (the database may simply have been unreachable).
+//
+// The object store is deliberately not here: its COS and S3 SDKs would then be linked into every
+// function. A function that stores objects holds a blob.Lazy of its own.
 package deps
 
 import (
@@ -13,7 +16,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/wxfn/wxfn/shared/auth"
-	"github.com/wxfn/wxfn/shared/blob"
 	"github.com/wxfn/wxfn/shared/config"
 	"github.com/wxfn/wxfn/shared/fn"
 	"github.com/wxfn/wxfn/shared/seal"
@@ -32,7 +34,6 @@ type Deps struct {
 	box      lazy[*seal.Box]
 	mini     lazy[*wechat.MiniProgram]
 	tokens   lazy[*wxtoken.Cache]
-	blob     lazy[blob.Store]
 }
 
 // New returns dependencies over lookup (os.LookupEnv in production). It does no work.
@@ -60,22 +61,6 @@ func (d *Deps) DB(ctx context.Context) (*mongo.Database, error) {
 		return nil, fn.Unavailable("database_unavailable", "the database is unreachable; try again", err)
 	}
 	return db, nil
-}
-
-// Blob returns the object store named by BLOB_URL. Opening it contacts nothing, so every
-// failure here is a configuration problem.
-func (d *Deps) Blob(ctx context.Context) (blob.Store, error) {
-	s, err := d.blob.get(func() (blob.Store, error) {
-		cfg, err := config.LoadBlob(d.lookup)
-		if err != nil {
-			return nil, err
-		}
-		return blob.OpenWith(ctx, cfg.URL, blob.Options{Env: d.lookup})
-	})
-	if err != nil {
-		return nil, Misconfigured(err)
-	}
-	return s, nil
 }
 
 // Sessions returns the session-token issuer and verifier.
