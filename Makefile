@@ -18,7 +18,7 @@ invoke: ## run one function on one sample event against the running local stack:
 	@test -f .wxfn/dev.env || { echo "make invoke needs the local stack: run 'make dev' in another terminal first" >&2; exit 1; }
 	@mkdir -p build/bin
 	@$(GO) build -tags lambda.norpc -o build/bin/$(FN) ./functions/$(FN)/cmd
-	@set -a; . .wxfn/dev.env; set +a; build/bin/$(FN) invoke $(EVENT)
+	@$(GO) run ./infra/cmd/wxfn-invoke .wxfn/dev.env build/bin/$(FN) $(EVENT)
 
 test: vet test-go package-check ## everything: vet, unit/handler/process tests, deployment-config checks
 

@@ -45,7 +45,11 @@ func run() error {
 	}
 	// make invoke runs a function binary against this stack with the same settings.
 	envFile := filepath.Join(dataDir, "dev.env")
-	if err := devstack.WriteEnv(envFile, s.Env); err != nil {
+	fileEnv := map[string]string{"WXFN_DEV_URL": s.URL}
+	for k, v := range s.Env {
+		fileEnv[k] = v
+	}
+	if err := devstack.WriteEnv(envFile, fileEnv); err != nil {
 		return err
 	}
 	printBanner(s, envFile, time.Since(started))
