@@ -1,0 +1,149 @@
+// Command e2e measures end-to-end latency of functions on the local stack (the same stack as
+// `make dev`, started here on free ports in a temporary directory): for each scenario it runs
+// a fixed number of requests at 1 and at 8 concurrent clients and prints p50/p99.
+//
+// Only the measured request is timed; preparing it (minting a login code at the emulator) is not.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/wxfn/wxfn/infra/devstack"
+	"github.com/wxfn/wxfn/infra/emulator"
+)
+
+// scenario prepares one request (untimed) and sends it (timed).
+type scenario struct {
+	name string
+	// prepare returns the request to time; it may call the stack itself.
+	prepare func(s *devstack.Stack) (*http.Request, error)
+	// want is the status a successful run answers.
+	want int
+}
+
+var scenarios = []scenario{
+	{name: "login POST /", want: 200, prepare: func(s *devstack.Stack) (*http.Request, error) {
+		c, err := s.Emulator.MintCode(emulator.CodeRequest{})
+		if err != nil {
+			return nil, err
+		}
+		body, _ := json.Marshal(map[string]string{"code": c.Code})
+		req, err := http.NewRequest(http.MethodPost, s.URL+"/login/", bytes.NewReader(body))
+		if err == nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		return req, err
+	}},
+}
+
+func main() {
+	n := flag.Int("n", 400, "requests per scenario and concurrency level")
+	flag.Parse()
+	// The functions log every request; here that would only measure the terminal.
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	dir, err := os.MkdirTemp("", "wxfn-e2e-")
+	if err != nil {
+		fail(err)
+	}
+	defer os.RemoveAll(dir)
+	s, err := devstack.Start(context.Background(), devstack.Options{DataDir: dir, Addr: "127.0.0.1:0", MongoAddr: "127.0.0.1:0",
+		Env: func(k string) (string, bool) {
+			if k == "LOG_LEVEL" {
+				return "error", true
+			}
+			return "", false
+		}})
+	if err != nil {
+		fail(err)
+	}
+	defer s.Close(context.Background())
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+
+	fmt.Printf("end to end on the local stack (embedded FerretDB on SQLite, emulator, gateway), %d requests each\n\n", *n)
+	fmt.Printf("  %-28s %11s %9s %9s %9s %8s\n", "scenario", "concurrency", "p50 ms", "p99 ms", "max ms", "req/s")
+	for _, sc := range scenarios {
+		for _, conc := range []int{1, 8} {
+			lat, wall, err := run(client, s, sc, *n, conc)
+			if err != nil {
+				fail(fmt.Errorf("%s: %w", sc.name, err))
+			}
+			fmt.Printf("  %-28s %11d %9.2f %9.2f %9.2f %8.0f\n", sc.name, conc, ms(pct(lat, 50)), ms(pct(lat, 99)), ms(lat[len(lat)-1]), float64(*n)/wall.Seconds())
+		}
+	}
+}
+
+func run(client *http.Client, s *devstack.Stack, sc scenario, n, conc int) ([]time.Duration, time.Duration, error) {
+	reqs := make([]*http.Request, n)
+	for i := range reqs {
+		r, err := sc.prepare(s)
+		if err != nil {
+			return nil, 0, err
+		}
+		reqs[i] = r
+	}
+	lat := make([]time.Duration, n)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	next := make(chan int, n)
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	start := time.Now()
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				t0 := time.Now()
+				resp, err := client.Do(reqs[i])
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != sc.want {
+						err = fmt.Errorf("status %d, want %d", resp.StatusCode, sc.want)
+					}
+				}
+				lat[i] = time.Since(t0)
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	wall := time.Since(start)
+	sort.Slice(lat, func(a, b int) bool { return lat[a] < lat[b] })
+	return lat, wall, firstErr
+}
+
+func pct(sorted []time.Duration, p int) time.Duration {
+	i := (len(sorted)*p + 99) / 100
+	if i < 1 {
+		i = 1
+	}
+	return sorted[i-1]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "e2e:", err)
+	os.Exit(1)
+}
