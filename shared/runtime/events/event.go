@@ -75,6 +75,11 @@ type Event struct {
 // id); it becomes the request id of events that carry none of their own, and the id of a
 // schedule firing that has no better one.
 //
+// The families are told apart by their top-level keys, in this order: "version" "2.0" with
+// "rawPath" (Lambda URL / HTTP API 2.0), "wxfnSchedule" (ScheduleInput), "detail-type"
+// (EventBridge), "Type" "Timer" (SCF timer), "httpMethod" with "requestContext" (legacy SCF API
+// gateway), "httpMethod" alone (SCF function URL).
+//
 // An HTTP event that is recognised but malformed (a base64 body that does not decode) returns
 // its Format together with an error carrying a *fn.Error, so that the caller can answer it with
 // a 400 in the right shape. Anything else that is not a supported event is an error wrapping

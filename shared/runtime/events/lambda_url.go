@@ -142,7 +142,7 @@ func NewLambdaURLResponse(resp *fn.Response, requestID string) LambdaURLResponse
 
 // decode reads a LambdaURLRequest from b as json.Unmarshal would, in one pass (see reader).
 func (e *LambdaURLRequest) decode(b []byte) error {
-	r := &reader{b: b}
+	r := newReader(b)
 	err := r.object("", func(key []byte) error {
 		switch {
 		case is(key, "version"):

@@ -47,7 +47,7 @@ func (e *SCFAPIGatewayRequest) Request(invocationID string) (*fn.Request, error)
 
 // decode reads an SCFAPIGatewayRequest from b as json.Unmarshal would, in one pass (see reader).
 func (e *SCFAPIGatewayRequest) decode(b []byte) error {
-	r := &reader{b: b}
+	r := newReader(b)
 	err := r.object("", func(key []byte) error {
 		switch {
 		case is(key, "requestContext"):

@@ -94,7 +94,7 @@ type SCFQueryString map[string][]string
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (q *SCFQueryString) UnmarshalJSON(data []byte) error {
-	r := &reader{b: data}
+	r := newReader(data)
 	if err := r.queryString("queryString", q); err != nil {
 		return err
 	}
@@ -112,11 +112,12 @@ func (r *reader) queryString(field string, dst *SCFQueryString) error {
 	}
 	out := make(SCFQueryString, 8)
 	err := r.object(field, func(key []byte) error {
+		k := r.lastString(key)
 		vals, err := r.queryValues(field, nil)
 		if err != nil {
 			return err
 		}
-		out[string(key)] = vals
+		out[k] = vals
 		return nil
 	})
 	if err != nil {
@@ -132,7 +133,7 @@ func (r *reader) queryValues(field string, vals []string) ([]string, error) {
 	switch c := r.peek(); {
 	case c == '"':
 		b, err := r.rawString()
-		return append(vals, string(b)), err
+		return append(vals, r.lastString(b)), err
 	case c == '[':
 		r.i++
 		if r.peek() == ']' {
@@ -175,7 +176,7 @@ func (r *reader) queryValues(field string, vals []string) ([]string, error) {
 
 // decode reads an SCFURLRequest from b as json.Unmarshal would, in one pass (see reader).
 func (e *SCFURLRequest) decode(b []byte) error {
-	r := &reader{b: b}
+	r := newReader(b)
 	err := r.object("", func(key []byte) error {
 		switch {
 		case is(key, "httpMethod"):
