@@ -32,6 +32,9 @@ type Request struct {
 	// SourceIP is the caller's address as the platform reports it.
 	SourceIP string
 
+	// Route is the pattern of the matched route ("/{outTradeNo}/close"), set by the Router; it
+	// names the route in logs without the values in the path.
+	Route string
 	// Params holds the values of the {name} segments of the matched route.
 	Params map[string]string
 	// Principal is who the route's authentication found; zero for unauthenticated routes.

@@ -83,6 +83,7 @@ func (r *Router) Serve(ctx context.Context, req *Request) *Response {
 			continue
 		}
 		req.Params = params
+		req.Route = rt.Pattern
 		if err := r.authenticate(ctx, rt.Access, req); err != nil {
 			return r.fail(ctx, req, err)
 		}

@@ -67,12 +67,17 @@ func (s *server) serve(ctx context.Context, req *fn.Request, readErr error) *fn.
 		level = slog.LevelWarn
 	}
 	// Method and path only: the query, headers and body may carry codes, tokens and PII.
-	s.logger().LogAttrs(ctx, level, "request",
+	attrs := []slog.Attr{
 		slog.String("method", req.Method),
 		slog.String("path", req.Path),
 		slog.Int("status", st),
 		slog.Float64("durationMs", durationMs(time.Since(start))),
-	)
+	}
+	if req.Route != "" {
+		// The matched pattern groups a route's requests in log queries whatever ids its path holds.
+		attrs = append(attrs, slog.String("route", req.Route))
+	}
+	s.logger().LogAttrs(ctx, level, "request", attrs...)
 	return resp
 }
 
