@@ -68,10 +68,16 @@ func (r *Router) Routes() []Route {
 	return out
 }
 
-// Serve implements Handler.
+// Serve implements Handler. When several patterns match a path, the one with the most literal
+// segments wins ("/boom" over "/{outTradeNo}"), whatever the order the routes were given in.
 func (r *Router) Serve(ctx context.Context, req *Request) *Response {
 	segs := splitPath(req.Path)
-	var allowed []string
+	var (
+		best        *compiledRoute
+		bestParams  map[string]string
+		bestLiteral = -1
+		allowed     []string
+	)
 	for i := range r.routes {
 		rt := &r.routes[i]
 		params, ok := match(rt.segments, segs)
@@ -82,26 +88,31 @@ func (r *Router) Serve(ctx context.Context, req *Request) *Response {
 			allowed = append(allowed, rt.Method)
 			continue
 		}
-		req.Params = params
-		req.Route = rt.Pattern
-		if err := r.authenticate(ctx, rt.Access, req); err != nil {
-			return r.fail(ctx, req, err)
+		if lit := len(rt.segments) - len(params); lit > bestLiteral {
+			best, bestParams, bestLiteral = rt, params, lit
 		}
-		resp, err := rt.Handle(ctx, req)
-		if err != nil {
-			return r.fail(ctx, req, err)
-		}
-		if resp == nil {
-			resp = &Response{Status: http.StatusNoContent}
-		}
-		return resp
 	}
-	if allowed != nil {
-		resp := ErrorResponse(Errorf(http.StatusMethodNotAllowed, "method_not_allowed", "%s is not allowed here", req.Method), req.RequestID)
-		resp.Header.Set("Allow", strings.Join(allowed, ", "))
-		return resp
+	if best == nil {
+		if allowed != nil {
+			resp := ErrorResponse(Errorf(http.StatusMethodNotAllowed, "method_not_allowed", "%s is not allowed here", req.Method), req.RequestID)
+			resp.Header.Set("Allow", strings.Join(allowed, ", "))
+			return resp
+		}
+		return ErrorResponse(Errorf(http.StatusNotFound, "not_found", "no route for %s %s", req.Method, req.Path), req.RequestID)
 	}
-	return ErrorResponse(Errorf(http.StatusNotFound, "not_found", "no route for %s %s", req.Method, req.Path), req.RequestID)
+	req.Params = bestParams
+	req.Route = best.Pattern
+	if err := r.authenticate(ctx, best.Access, req); err != nil {
+		return r.fail(ctx, req, err)
+	}
+	resp, err := best.Handle(ctx, req)
+	if err != nil {
+		return r.fail(ctx, req, err)
+	}
+	if resp == nil {
+		resp = &Response{Status: http.StatusNoContent}
+	}
+	return resp
 }
 
 func (r *Router) authenticate(ctx context.Context, access Access, req *Request) error {
