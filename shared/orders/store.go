@@ -1,0 +1,102 @@
+package orders
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/wxfn/wxfn/shared/store"
+)
+
+// Errors the transitions return; test with errors.Is. Database failures are returned wrapped
+// as they are (store.IsUnavailable tells a transient one).
+var (
+	// ErrNotFound: no order, refund or product with that id.
+	ErrNotFound = errors.New("orders: not found")
+	// ErrState: the document is not in a state that allows the transition (closing a paid
+	// order, refunding an unpaid one).
+	ErrState = errors.New("orders: not allowed in this state")
+	// ErrConflict: an id or idempotency key is already used for something else.
+	ErrConflict = errors.New("orders: conflicts with an existing record")
+	// ErrNotEnough: a refund asks for more than paid − refunded − refunding.
+	ErrNotEnough = errors.New("orders: refund exceeds the refundable amount")
+)
+
+// Store is the payment books in one database. It is safe for concurrent use; build one per
+// process (Open is cheap after the first call: indexes are ensured once per process).
+type Store struct {
+	products *mongo.Collection
+	orders   *mongo.Collection
+	refunds  *mongo.Collection
+	events   *mongo.Collection
+	locks    *mongo.Collection
+}
+
+// Open returns the books in db, creating the collections' indexes on first use.
+func Open(ctx context.Context, db *mongo.Database) (*Store, error) {
+	s := &Store{
+		products: db.Collection(ProductsCollection),
+		orders:   db.Collection(OrdersCollection),
+		refunds:  db.Collection(RefundsCollection),
+		events:   db.Collection(EventsCollection),
+		locks:    db.Collection(LocksCollection),
+	}
+	idx := func(name string, unique bool, keys ...string) mongo.IndexModel {
+		d := bson.D{}
+		for _, k := range keys {
+			d = append(d, bson.E{Key: k, Value: 1})
+		}
+		o := options.Index().SetName(name)
+		if unique {
+			o.SetUnique(true)
+		}
+		return mongo.IndexModel{Keys: d, Options: o}
+	}
+	// idempotencyKey is always present (an order created without one carries its own
+	// outTradeNo), so the unique index needs neither sparse nor a partial filter, which
+	// FerretDB does not implement.
+	if err := store.EnsureIndexes(ctx, s.orders,
+		idx("openid_idempotencyKey", true, "openid", "idempotencyKey"),
+		idx("openid_createdAt", false, "openid", "createdAt"),
+		idx("state_createdAt", false, "state", "createdAt"),
+		idx("paidAt", false, "paidAt"),
+		idx("transactionId", false, "transactionId"),
+	); err != nil {
+		return nil, fmt.Errorf("orders open: %w", err)
+	}
+	if err := store.EnsureIndexes(ctx, s.refunds,
+		idx("outTradeNo", false, "outTradeNo"),
+		idx("state_updatedAt", false, "state", "updatedAt"),
+		idx("successAt", false, "successAt"),
+	); err != nil {
+		return nil, fmt.Errorf("orders open: %w", err)
+	}
+	if err := store.EnsureIndexes(ctx, s.events,
+		idx("outTradeNo", false, "outTradeNo"),
+		idx("receivedAt", false, "receivedAt"),
+	); err != nil {
+		return nil, fmt.Errorf("orders open: %w", err)
+	}
+	if err := store.EnsureIndexes(ctx, s.products, idx("active", false, "active")); err != nil {
+		return nil, fmt.Errorf("orders open: %w", err)
+	}
+	return s, nil
+}
+
+// findOne decodes the document with _id id into v, mapping "no document" to ErrNotFound.
+func findOne(ctx context.Context, c *mongo.Collection, id string, v any) error {
+	err := c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(v)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return ErrNotFound
+	}
+	return err
+}
+
+// now is truncated to the millisecond that BSON keeps, so that what a caller holds equals what a
+// later read returns.
+func dbTime(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
