@@ -227,11 +227,10 @@ func (e *Emulator) Calls() map[string]int {
 	return out
 }
 
-// CallCount returns the calls to one path, named as for Fault ("/cgi-bin/token" or the full path).
+// CallCount returns the calls to one path, named as for Fault ("/cgi-bin/token",
+// "/v3/pay/transactions/jsapi" or the full path).
 func (e *Emulator) CallCount(path string) int {
-	if !strings.HasPrefix(path, Prefix+"/") {
-		path = WXPrefix + path
-	}
+	path = hostPath(path)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.calls[path]
@@ -296,9 +295,10 @@ func (e *Emulator) index(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeControl(w, http.StatusOK, IndexResponse{
-		Apps:  e.appOrder,
-		Hosts: map[string]string{"api.weixin.qq.com": WXPrefix},
-		Endpoints: []string{
+		Apps:      e.appOrder,
+		Hosts:     map[string]string{"api.weixin.qq.com": WXPrefix, "api.mch.weixin.qq.com": PayPrefix},
+		Merchants: e.payCfg.order,
+		Endpoints: append([]string{
 			"POST " + WXPrefix + "/codes {appid?, openid?, unionid?, sessionKey?}",
 			"POST " + WXPrefix + "/phone-codes {phoneNumber, countryCode?, appid?}",
 			"POST " + WXPrefix + "/encrypt {openid, data, appid?, watermarkAppid?, timestamp?}",
@@ -306,6 +306,6 @@ func (e *Emulator) index(w http.ResponseWriter, r *http.Request) {
 			"GET|POST|DELETE " + Prefix + "/faults {path, count?, errcode?, httpStatus?, errmsg?}",
 			"GET|DELETE " + Prefix + "/calls",
 			"POST " + Prefix + "/reset",
-		},
+		}, payEndpoints...),
 	})
 }

@@ -81,7 +81,9 @@ type CallsResponse struct {
 
 // IndexResponse describes the emulator (GET /_emu/).
 type IndexResponse struct {
-	Apps      []string          `json:"apps"`
+	Apps []string `json:"apps"`
+	// Merchants are the WeChat Pay merchant ids the pay host knows (the first is the default).
+	Merchants []string          `json:"merchants"`
 	Hosts     map[string]string `json:"hosts"`
 	Endpoints []string          `json:"endpoints"`
 }

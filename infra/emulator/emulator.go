@@ -41,6 +41,9 @@ type Config struct {
 	// Logger receives one debug line per emulated API call and info lines for control actions;
 	// nil discards. Secrets, tokens and codes are never logged.
 	Logger *slog.Logger
+	// Pay configures api.mch.weixin.qq.com (WeChat Pay APIv3): the merchants it knows and its
+	// platform key. The zero value gives a pay host with no merchant, which refuses every call.
+	Pay PayConfig
 }
 
 // Emulator is an in-memory, thread-safe stand-in for the WeChat hosts the functions call, plus a
@@ -59,8 +62,12 @@ type Emulator struct {
 	// span hosts) simple; the emulator is never a throughput bottleneck worth finer locking.
 	mu     sync.Mutex
 	wx     wxState
+	pay    payState
 	faults faultQueue
 	calls  map[string]int
+
+	// payCfg is api.mch.weixin.qq.com's fixed configuration (merchants, keys, mode), set in New.
+	payCfg *payConfig
 }
 
 // New builds an Emulator. It panics on an invalid Config (an app without AppID or Secret, or a
@@ -93,6 +100,7 @@ func New(cfg Config) *Emulator {
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
+	e.payCfg = newPayConfig(cfg.Pay, e.defaultApp)
 	e.resetLocked()
 	e.routes()
 	return e
@@ -103,6 +111,7 @@ func New(cfg Config) *Emulator {
 // e.addHost call and their control endpoints.
 func (e *Emulator) routes() {
 	e.addHost(e.wxHost())
+	e.addHost(e.payHost())
 
 	// Control endpoints of api.weixin.qq.com live beside its API paths; the real host has no such
 	// paths, and these more specific patterns win over the host's catch-all.
@@ -110,6 +119,7 @@ func (e *Emulator) routes() {
 	e.control(WXPrefix+"/phone-codes", e.postPhoneCodes)
 	e.control(WXPrefix+"/encrypt", e.postEncrypt)
 	e.control(WXPrefix+"/calls", e.hostCalls(WXPrefix))
+	e.payControlRoutes()
 
 	e.control(Prefix+"/faults", e.faultsEndpoint)
 	e.control(Prefix+"/calls", e.allCalls)
@@ -126,8 +136,9 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.mux.ServeHTTP(w, r)
 }
 
-// Reset forgets every token, code, user, pending fault and call count, as if the emulator had just
-// started. The registered apps and the clock stay.
+// Reset forgets every token, code, user, pay order, refund, bill plant, pending fault and call
+// count, as if the emulator had just started. The registered apps and merchants, the platform key
+// and the clock stay.
 func (e *Emulator) Reset() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -136,6 +147,7 @@ func (e *Emulator) Reset() {
 
 func (e *Emulator) resetLocked() {
 	e.wx = newWXState()
+	e.pay = newPayState()
 	e.faults = faultQueue{}
 	e.calls = map[string]int{}
 }
@@ -154,6 +166,9 @@ type host struct {
 	prefix string
 	// routes maps a path relative to prefix to its handler.
 	routes map[string]http.HandlerFunc
+	// serve, when set, serves every path of the host instead of routes: hosts whose paths carry
+	// parameters (/v3/pay/transactions/id/{transaction_id}) route with their own ServeMux.
+	serve http.HandlerFunc
 	// fault renders an injected fault the way this host reports errors.
 	fault func(w http.ResponseWriter, f Fault, now time.Time)
 	// notFound answers a path the emulator does not implement for this host.
@@ -180,6 +195,10 @@ func (e *Emulator) serveHost(h *host, w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e.log.Debug("emulator: call", "method", r.Method, "path", path)
+	if h.serve != nil {
+		h.serve(w, r)
+		return
+	}
 	route, ok := h.routes[strings.TrimPrefix(path, h.prefix)]
 	if !ok {
 		h.notFound(w, r)

@@ -9,18 +9,39 @@ import (
 // looks at them (so a faulted call consumes no code and issues no token).
 //
 // Path is the full emulator path ("/_emu/wx/sns/jscode2session"); a path not under Prefix is
-// taken relative to api.weixin.qq.com ("/sns/jscode2session" means the same). For other hosts use
-// the full path.
+// taken relative to api.weixin.qq.com ("/sns/jscode2session" means the same), except that a path
+// starting with /v3/ is WeChat Pay's ("/v3/refund/domestic/refunds" means
+// "/_emu/pay/v3/refund/domestic/refunds"). Paths with parameters are matched literally
+// ("/v3/pay/transactions/out-trade-no/ORD1"). For other hosts use the full path.
 //
-// With Errcode the call answers the host's business error, on api.weixin.qq.com
-// {"errcode":Errcode,"errmsg":Errmsg+" rid: …"} with HTTP 200 (or HTTPStatus when set); Errmsg
-// defaults to WeChat's own message for the code. With only HTTPStatus it answers that bare status.
+// On api.weixin.qq.com, with Errcode the call answers {"errcode":Errcode,"errmsg":Errmsg+" rid: …"}
+// with HTTP 200 (or HTTPStatus when set); Errmsg defaults to WeChat's own message for the code. With
+// only HTTPStatus it answers that bare status.
+//
+// On api.mch.weixin.qq.com (WeChat Pay) a fault takes Code instead of Errcode and answers
+// {"code":Code,"message":Errmsg} with HTTPStatus; either may be left out and follows from the
+// other as WeChat Pay pairs them (SYSTEM_ERROR 500, FREQUENCY_LIMITED 429, NOT_ENOUGH 403,
+// STATEMENT_CREATING 400…; 5xx → SYSTEM_ERROR).
 type Fault struct {
 	Path       string `json:"path"`
 	Count      int    `json:"count"`
 	Errcode    int    `json:"errcode,omitempty"`
+	Code       string `json:"code,omitempty"`
 	HTTPStatus int    `json:"httpStatus,omitempty"`
 	Errmsg     string `json:"errmsg,omitempty"`
+}
+
+// hostPath resolves a path given relative to a host to the full emulator path: /v3/… is WeChat
+// Pay's, anything else not under Prefix is api.weixin.qq.com's.
+func hostPath(p string) string {
+	switch {
+	case strings.HasPrefix(p, Prefix+"/"):
+		return p
+	case strings.HasPrefix(p, "/v3/"):
+		return PayPrefix + p
+	default:
+		return WXPrefix + p
+	}
 }
 
 // faultQueue holds pending faults in the order they were injected. Guarded by Emulator.mu.
@@ -49,14 +70,12 @@ func (q *faultQueue) take(path string) (Fault, bool) {
 // status to answer.
 func (e *Emulator) InjectFault(f Fault) error {
 	p := f.Path
-	switch {
-	case p == "" || !strings.HasPrefix(p, "/"):
+	if p == "" || !strings.HasPrefix(p, "/") {
 		return badRequest("path must be an absolute path such as /sns/jscode2session or " + WXPrefix + "/sns/jscode2session")
-	case !strings.HasPrefix(p, Prefix+"/"):
-		p = WXPrefix + p
 	}
-	p = strings.TrimRight(p, "/")
-	if e.hostOf(p) == nil {
+	p = strings.TrimRight(hostPath(p), "/")
+	h := e.hostOf(p)
+	if h == nil {
 		return badRequest("path " + f.Path + " is not under an emulated host (such as " + WXPrefix + "/)")
 	}
 	if f.Count < 0 {
@@ -65,8 +84,20 @@ func (e *Emulator) InjectFault(f Fault) error {
 	if f.Count == 0 {
 		f.Count = 1
 	}
-	if f.Errcode == 0 && f.HTTPStatus == 0 {
-		return badRequest("a fault needs a non-zero errcode, an httpStatus, or both")
+	if h.prefix == PayPrefix {
+		if f.Errcode != 0 {
+			return badRequest("WeChat Pay answers {code, message}: give a code such as SYSTEM_ERROR, not an errcode")
+		}
+		if f.Code == "" && f.HTTPStatus == 0 {
+			return badRequest("a WeChat Pay fault needs a code, an httpStatus, or both")
+		}
+	} else {
+		if f.Code != "" {
+			return badRequest("code is for WeChat Pay paths; api.weixin.qq.com faults take an errcode")
+		}
+		if f.Errcode == 0 && f.HTTPStatus == 0 {
+			return badRequest("a fault needs a non-zero errcode, an httpStatus, or both")
+		}
 	}
 	if f.HTTPStatus != 0 && (f.HTTPStatus < 400 || f.HTTPStatus > 599) {
 		return badRequest("httpStatus must be an error status (400–599)")
@@ -75,7 +106,7 @@ func (e *Emulator) InjectFault(f Fault) error {
 	e.mu.Lock()
 	e.faults.pending = append(e.faults.pending, &f)
 	e.mu.Unlock()
-	e.log.Info("emulator: fault queued", "path", f.Path, "count", f.Count, "errcode", f.Errcode, "httpStatus", f.HTTPStatus)
+	e.log.Info("emulator: fault queued", "path", f.Path, "count", f.Count, "errcode", f.Errcode, "code", f.Code, "httpStatus", f.HTTPStatus)
 	return nil
 }
 

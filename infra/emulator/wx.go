@@ -19,11 +19,12 @@ func (e *Emulator) wxHost() *host {
 	return &host{
 		prefix: WXPrefix,
 		routes: map[string]http.HandlerFunc{
-			"/cgi-bin/token":                   e.wxRoute(e.wxToken),
-			"/cgi-bin/stable_token":            e.wxRoute(e.wxStableToken),
-			"/sns/jscode2session":              e.wxRoute(e.wxCode2Session),
-			"/wxa/business/getuserphonenumber": e.wxRoute(e.wxPhoneNumber),
-			"/wxa/checksession":                e.wxRoute(e.wxCheckSession),
+			"/cgi-bin/token":                      e.wxRoute(e.wxToken),
+			"/cgi-bin/stable_token":               e.wxRoute(e.wxStableToken),
+			"/sns/jscode2session":                 e.wxRoute(e.wxCode2Session),
+			"/wxa/business/getuserphonenumber":    e.wxRoute(e.wxPhoneNumber),
+			"/wxa/checksession":                   e.wxRoute(e.wxCheckSession),
+			"/wxa/sec/order/upload_shipping_info": e.wxRoute(e.wxUploadShipping),
 		},
 		fault: renderWXFault,
 		notFound: func(w http.ResponseWriter, r *http.Request) {
