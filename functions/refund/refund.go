@@ -233,7 +233,7 @@ func (h *handler) submit(ctx context.Context, books *orders.Store, pay *wxpay.Cl
 		return r, nil, &fn.Error{Status: status, Code: code, Cause: err,
 			Message: fmt.Sprintf("WeChat Pay refused refund %s: %s %s; nothing was refunded", r.OutRefundNo, ae.Code, ae.Message)}
 	}
-	res, err := books.ApplyRefund(ctx, merchant(pay), resultOf(wr), h.now())
+	res, err := books.ApplyRefund(ctx, orders.MerchantOf(pay), orders.RefundOf(wr), h.now())
 	if err != nil {
 		// WeChat Pay has the refund; only our record lags. The next GET, the notification or a
 		// retry of this request brings it up to date.
@@ -303,7 +303,7 @@ func (h *handler) refresh(ctx context.Context, books *orders.Store, r orders.Ref
 		return r, c, nil
 	}
 	c.Status = wr.Status
-	res, err := books.ApplyRefund(ctx, merchant(pay), resultOf(wr), h.now())
+	res, err := books.ApplyRefund(ctx, orders.MerchantOf(pay), orders.RefundOf(wr), h.now())
 	if err != nil {
 		return r, nil, dbError(err)
 	}
