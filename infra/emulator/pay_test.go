@@ -292,3 +292,200 @@ func isControl(err error, status int, code string) bool {
 	var ce *ControlError
 	return errors.As(err, &ce) && ce.Status == status && ce.Code == code
 }
+
+func TestPayAuthentication(t *testing.T) {
+	p := payFresh(t)
+	ctx := context.Background()
+	body := []byte(`{"mchid":"` + mchA + `"}`)
+	path := "/v3/pay/transactions/out-trade-no/ORD_0001/close"
+
+	// The SDK with a key the emulator does not know for that serial: 401 SIGN_ERROR with the
+	// message the emulator built.
+	other, otherKey, err := GenerateMerchant(mchA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := p.a
+	_, _, err = (&jsapi.JsapiApiService{Client: p.clientWith(t, wrong, otherKey)}).Prepay(ctx, prepayReq("ORD_0001", 1, ""))
+	apiError(t, err, 401, "SIGN_ERROR")
+	var ae *core.APIError
+	if errors.As(err, &ae) && !strings.Contains(ae.Body, "sign_information") {
+		t.Errorf("SIGN_ERROR without sign_information: %s", ae.Body)
+	}
+
+	p.prepay(t, p.client(t), "ORD_0001", 100, "")
+	cases := []struct {
+		name   string
+		m      Merchant
+		key    *rsa.PrivateKey
+		body   []byte
+		hdr    map[string]string
+		status int
+		code   string
+	}{
+		{"unknown serial", other, p.aKey, body, nil, 401, "SIGN_ERROR"},
+		{"body mchid differs from the header's", p.a, p.aKey, []byte(`{"mchid":"` + mchB + `"}`), nil, 401, "SIGN_ERROR"},
+		{"unknown merchant", Merchant{MchID: "1999999999", CertSerial: p.a.CertSerial}, p.aKey, body, nil, 400, "MCH_NOT_EXISTS"},
+		{"no Authorization", p.a, p.aKey, body, map[string]string{"Authorization": ""}, 401, "SIGN_ERROR"},
+		{"other scheme", p.a, p.aKey, body, map[string]string{"Authorization": "Bearer x"}, 401, "SIGN_ERROR"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, b := p.raw(t, tc.m, tc.key, http.MethodPost, path, tc.body, tc.hdr)
+			assertPayError(t, resp, b, tc.status, tc.code)
+		})
+	}
+
+	// A body changed after signing, and timestamps off by more than five minutes either way.
+	t.Run("tampered body", func(t *testing.T) {
+		ts := strconv.FormatInt(p.clock.Now().Unix(), 10)
+		sig := signMessage(p.aKey, requestMessage("POST", path, ts, "n", body))
+		req, _ := http.NewRequest("POST", p.srv.URL+PayPrefix+path, strings.NewReader(`{"mchid":"`+mchA+`" }`))
+		req.Header.Set("Authorization", authScheme+`mchid="`+mchA+`",nonce_str="n",timestamp="`+ts+`",serial_no="`+p.a.CertSerial+`",signature="`+sig+`"`)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assertPayError(t, resp, b, 401, "SIGN_ERROR")
+	})
+	stale := func(skew time.Duration) (*http.Response, []byte) {
+		ts := strconv.FormatInt(p.clock.Now().Add(skew).Unix(), 10)
+		sig := signMessage(p.aKey, requestMessage("POST", path, ts, "n", body))
+		req, _ := http.NewRequest("POST", p.srv.URL+PayPrefix+path, bytes.NewReader(body))
+		req.Header.Set("Authorization", authScheme+`mchid="`+mchA+`",nonce_str="n",timestamp="`+ts+`",serial_no="`+p.a.CertSerial+`",signature="`+sig+`"`)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, b
+	}
+	for _, skew := range []time.Duration{-301 * time.Second, 301 * time.Second} {
+		resp, b := stale(skew)
+		assertPayError(t, resp, b, 401, "SIGN_ERROR")
+	}
+	if o, _ := p.emu.Order(mchA, "ORD_0001"); o.TradeState != "NOTPAY" {
+		t.Errorf("refused closes changed the order: %s", o.TradeState)
+	}
+	if resp, _ := stale(-290 * time.Second); resp.StatusCode != http.StatusNoContent {
+		t.Errorf("a request 290 s old: status %d, want 204", resp.StatusCode)
+	}
+}
+
+func TestPayPrepayValidation(t *testing.T) {
+	p := payFresh(t)
+	good := func() map[string]any {
+		return map[string]any{"appid": appA, "mchid": mchA, "description": "d", "out_trade_no": "ORD_0001",
+			"notify_url": "https://merchant.example.com/n", "amount": map[string]any{"total": 1}, "payer": map[string]any{"openid": "oU"}}
+	}
+	cases := []struct {
+		name   string
+		edit   func(m map[string]any)
+		status int
+		code   string
+	}{
+		{"out_trade_no too short", func(m map[string]any) { m["out_trade_no"] = "ORD1" }, 400, "PARAM_ERROR"},
+		{"out_trade_no with a dot", func(m map[string]any) { m["out_trade_no"] = "ORD.0001" }, 400, "PARAM_ERROR"},
+		{"out_trade_no too long", func(m map[string]any) { m["out_trade_no"] = strings.Repeat("A", 33) }, 400, "PARAM_ERROR"},
+		{"amount 0", func(m map[string]any) { m["amount"] = map[string]any{"total": 0} }, 400, "PARAM_ERROR"},
+		{"amount missing", func(m map[string]any) { delete(m, "amount") }, 400, "PARAM_ERROR"},
+		{"amount a string", func(m map[string]any) { m["amount"] = map[string]any{"total": "1"} }, 400, "PARAM_ERROR"},
+		{"currency", func(m map[string]any) { m["amount"] = map[string]any{"total": 1, "currency": "USD"} }, 400, "PARAM_ERROR"},
+		{"no openid", func(m map[string]any) { delete(m, "payer") }, 400, "PARAM_ERROR"},
+		{"appid of another merchant", func(m map[string]any) { m["appid"] = appB }, 400, "APPID_MCHID_NOT_MATCH"},
+		{"no description", func(m map[string]any) { m["description"] = "" }, 400, "PARAM_ERROR"},
+		{"description of 128 characters", func(m map[string]any) { m["description"] = strings.Repeat("商", 128) }, 400, "PARAM_ERROR"},
+		{"notify_url with a query", func(m map[string]any) { m["notify_url"] = "https://m.example.com/n?x=1" }, 400, "PARAM_ERROR"},
+		{"notify_url relative", func(m map[string]any) { m["notify_url"] = "/n" }, 400, "PARAM_ERROR"},
+		{"notify_url ftp", func(m map[string]any) { m["notify_url"] = "ftp://m.example.com/n" }, 400, "PARAM_ERROR"},
+		{"time_expire not RFC 3339", func(m map[string]any) { m["time_expire"] = "2024-05-01 12:00:00" }, 400, "PARAM_ERROR"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := good()
+			tc.edit(m)
+			b, _ := json.Marshal(m)
+			resp, body := p.raw(t, p.a, p.aKey, http.MethodPost, "/v3/pay/transactions/jsapi", b, nil)
+			assertPayError(t, resp, body, tc.status, tc.code)
+			if n := len(p.emu.Orders()); n != 0 {
+				t.Errorf("a refused prepay left %d orders", n)
+			}
+		})
+	}
+	resp, body := p.raw(t, p.a, p.aKey, http.MethodPost, "/v3/pay/transactions/jsapi", []byte("{"), nil)
+	assertPayError(t, resp, body, 400, "PARAM_ERROR")
+
+	// The good one passes, loopback http included; the same order with reordered keys and
+	// explicit CNY is the same request.
+	m := good()
+	m["notify_url"] = "http://127.0.0.1:8080/paynotify"
+	m["time_expire"] = p.clock.Now().Add(time.Hour).In(cst).Format(time.RFC3339)
+	b, _ := json.Marshal(m)
+	resp, body = p.raw(t, p.a, p.aKey, http.MethodPost, "/v3/pay/transactions/jsapi", b, nil)
+	var pr prepayResponse
+	if resp.StatusCode != 200 || json.Unmarshal(body, &pr) != nil || pr.PrepayID == "" {
+		t.Fatalf("good prepay: %d %s", resp.StatusCode, body)
+	}
+	m["amount"] = map[string]any{"currency": "CNY", "total": 1}
+	t2, _ := time.Parse(time.RFC3339, m["time_expire"].(string))
+	m["time_expire"] = t2.UTC().Format(time.RFC3339) // the same instant, another zone
+	b, _ = json.Marshal(m)
+	resp, body = p.raw(t, p.a, p.aKey, http.MethodPost, "/v3/pay/transactions/jsapi", b, nil)
+	var again prepayResponse
+	if resp.StatusCode != 200 || json.Unmarshal(body, &again) != nil || again.PrepayID != pr.PrepayID {
+		t.Errorf("equivalent re-entry: %d %s, want prepay_id %s", resp.StatusCode, body, pr.PrepayID)
+	}
+	m["time_expire"] = p.clock.Now().Add(2 * time.Hour).In(cst).Format(time.RFC3339)
+	b, _ = json.Marshal(m)
+	resp, body = p.raw(t, p.a, p.aKey, http.MethodPost, "/v3/pay/transactions/jsapi", b, nil)
+	assertPayError(t, resp, body, 400, "INVALID_REQUEST")
+
+	// After two hours the prepay_id is renewed; after time_expire the order is closed.
+	p.clock.advance(59 * time.Minute)
+	m["time_expire"] = t2.UTC().Format(time.RFC3339)
+	b, _ = json.Marshal(m)
+	resp, body = p.raw(t, p.a, p.aKey, http.MethodPost, "/v3/pay/transactions/jsapi", b, nil)
+	if resp.StatusCode != 200 || json.Unmarshal(body, &again) != nil || again.PrepayID != pr.PrepayID {
+		t.Errorf("re-entry within 2 h: %d %s", resp.StatusCode, body)
+	}
+	p.clock.advance(2 * time.Minute)
+	resp, body = p.raw(t, p.a, p.aKey, http.MethodPost, "/v3/pay/transactions/jsapi", b, nil)
+	assertPayError(t, resp, body, 400, "ORDER_CLOSED")
+	if o, _ := p.emu.Order("", "ORD_0001"); o.TradeState != "CLOSED" {
+		t.Errorf("expired order: %s", o.TradeState)
+	}
+
+	delete(m, "time_expire")
+	m["out_trade_no"] = "ORD_0002"
+	b, _ = json.Marshal(m)
+	p.raw(t, p.a, p.aKey, http.MethodPost, "/v3/pay/transactions/jsapi", b, nil)
+	first, _ := p.emu.Order("", "ORD_0002")
+	p.clock.advance(2 * time.Hour)
+	p.raw(t, p.a, p.aKey, http.MethodPost, "/v3/pay/transactions/jsapi", b, nil)
+	renewed, _ := p.emu.Order("", "ORD_0002")
+	if renewed.PrepayID == first.PrepayID || renewed.TradeState != "NOTPAY" {
+		t.Errorf("re-entry after 2 h: prepay_id %s (was %s), state %s", renewed.PrepayID, first.PrepayID, renewed.TradeState)
+	}
+}
+
+// controlCall makes a control API request to the pay tests' emulator.
+func controlCall(t *testing.T, p *payEnv, method, path, body string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, p.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, b
+}
