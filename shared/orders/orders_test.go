@@ -12,6 +12,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/wxfn/wxfn/infra/dbtest"
 	"github.com/wxfn/wxfn/shared/orders"
@@ -759,5 +760,48 @@ func TestLock(t *testing.T) {
 	}
 	if got, _ := b.Get(ctx, p.OutTradeNo); got.State != orders.StateCreated {
 		t.Fatalf("state %s", got.State)
+	}
+}
+
+// Every process after the first opens books whose indexes exist; FerretDB must not choke on it.
+func TestOpenAgain(t *testing.T) {
+	b := open(t)
+	c, err := mongo.Connect(options.Client().ApplyURI(dbtest.URI(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Disconnect(ctx)
+	again, err := orders.Open(ctx, c.Database(b.db.Name()))
+	if err != nil {
+		t.Fatalf("second process: %v", err)
+	}
+	if _, err := again.Products(ctx, []string{"x"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSummaryAndShipmentDue(t *testing.T) {
+	items := []orders.Item{{Name: "乌龙茶 250g", Qty: 2}, {Name: "陶瓷杯", Qty: 1}}
+	if got := orders.Summary(items, 127); got != "乌龙茶 250g×2 等3件" {
+		t.Fatalf("summary %q", got)
+	}
+	if got := orders.Summary([]orders.Item{{Name: strings.Repeat("茶", 200), Qty: 1}}, 120); len([]rune(got)) != 120 || !strings.HasSuffix(got, "…") {
+		t.Fatalf("long summary %q (%d runes)", got, len([]rune(got)))
+	}
+	paid := orders.Order{Virtual: true, State: orders.StatePaid, AfterPay: orders.AfterPay{DoneAt: t0}}
+	if orders.ShipmentDue(paid, t0.Add(time.Second), time.Minute) || !orders.ShipmentDue(paid, t0.Add(2*time.Minute), time.Minute) {
+		t.Fatal("a never-uploaded virtual order is due once retryAfter has passed")
+	}
+	failed := paid
+	failed.Shipping = &orders.Shipment{State: orders.ShipFailed, UpdatedAt: t0}
+	if !orders.ShipmentDue(failed, t0.Add(2*time.Minute), time.Minute) {
+		t.Fatal("a failed upload is due")
+	}
+	done := paid
+	done.Shipping = &orders.Shipment{State: orders.ShipUploaded, UpdatedAt: t0}
+	physical := failed
+	physical.Virtual = false
+	if orders.ShipmentDue(done, t0.Add(time.Hour), time.Minute) || orders.ShipmentDue(physical, t0.Add(time.Hour), time.Minute) {
+		t.Fatal("uploaded or physical orders are never due")
 	}
 }

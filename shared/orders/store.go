@@ -60,30 +60,37 @@ func Open(ctx context.Context, db *mongo.Database) (*Store, error) {
 	// idempotencyKey is always present (an order created without one carries its own
 	// outTradeNo), so the unique index needs neither sparse nor a partial filter, which
 	// FerretDB does not implement.
-	if err := store.EnsureIndexes(ctx, s.orders,
-		idx("openid_idempotencyKey", true, "openid", "idempotencyKey"),
-		idx("openid_createdAt", false, "openid", "createdAt"),
-		idx("state_createdAt", false, "state", "createdAt"),
-		idx("paidAt", false, "paidAt"),
-		idx("transactionId", false, "transactionId"),
-	); err != nil {
-		return nil, fmt.Errorf("orders open: %w", err)
+	ensure := []struct {
+		c      *mongo.Collection
+		models []mongo.IndexModel
+	}{
+		{s.orders, []mongo.IndexModel{
+			idx("openid_idempotencyKey", true, "openid", "idempotencyKey"),
+			idx("openid_createdAt", false, "openid", "createdAt"),
+			idx("state_createdAt", false, "state", "createdAt"),
+			idx("paidAt", false, "paidAt"),
+			idx("transactionId", false, "transactionId"),
+		}},
+		{s.refunds, []mongo.IndexModel{
+			idx("outTradeNo", false, "outTradeNo"),
+			idx("state_updatedAt", false, "state", "updatedAt"),
+			idx("successAt", false, "successAt"),
+		}},
+		{s.events, []mongo.IndexModel{
+			idx("outTradeNo", false, "outTradeNo"),
+			idx("receivedAt", false, "receivedAt"),
+		}},
+		{s.products, []mongo.IndexModel{idx("active", false, "active")}},
 	}
-	if err := store.EnsureIndexes(ctx, s.refunds,
-		idx("outTradeNo", false, "outTradeNo"),
-		idx("state_updatedAt", false, "state", "updatedAt"),
-		idx("successAt", false, "successAt"),
-	); err != nil {
-		return nil, fmt.Errorf("orders open: %w", err)
-	}
-	if err := store.EnsureIndexes(ctx, s.events,
-		idx("outTradeNo", false, "outTradeNo"),
-		idx("receivedAt", false, "receivedAt"),
-	); err != nil {
-		return nil, fmt.Errorf("orders open: %w", err)
-	}
-	if err := store.EnsureIndexes(ctx, s.products, idx("active", false, "active")); err != nil {
-		return nil, fmt.Errorf("orders open: %w", err)
+	for _, e := range ensure {
+		// One index per call: FerretDB v1 drops the connection (a panic inside it) when one
+		// createIndexes names two or more indexes that all exist already, which is what every
+		// process after the first would send.
+		for _, m := range e.models {
+			if err := store.EnsureIndexes(ctx, e.c, m); err != nil {
+				return nil, fmt.Errorf("orders open: %w", err)
+			}
+		}
 	}
 	return s, nil
 }
