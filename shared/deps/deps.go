@@ -21,6 +21,7 @@ import (
 	"github.com/wxfn/wxfn/shared/seal"
 	"github.com/wxfn/wxfn/shared/store"
 	"github.com/wxfn/wxfn/shared/wechat"
+	"github.com/wxfn/wxfn/shared/wxpay"
 	"github.com/wxfn/wxfn/shared/wxtoken"
 )
 
@@ -34,6 +35,7 @@ type Deps struct {
 	box      lazy[*seal.Box]
 	mini     lazy[*wechat.MiniProgram]
 	tokens   lazy[*wxtoken.Cache]
+	pay      lazy[*wxpay.Client]
 }
 
 // New returns dependencies over lookup (os.LookupEnv in production). It does no work.
@@ -134,8 +136,27 @@ func (d *Deps) MiniProgram() (*wechat.MiniProgram, error) {
 	return m, nil
 }
 
+// Pay returns the WeChat Pay client. Building it reads and parses the WXPAY_* settings and
+// connects nowhere (in platform-certificate mode the certificates are downloaded on first need).
+func (d *Deps) Pay(ctx context.Context) (*wxpay.Client, error) {
+	c, err := d.pay.get(func() (*wxpay.Client, error) {
+		cfg, err := config.LoadPay(d.lookup)
+		if err != nil {
+			return nil, err
+		}
+		return wxpay.New(ctx, cfg, nil)
+	})
+	if err != nil {
+		return nil, Misconfigured(err)
+	}
+	return c, nil
+}
+
 // Close releases what was built (the database connection), for tests and HTTP-mode shutdown.
 func (d *Deps) Close(ctx context.Context) error {
+	if p, ok := d.pay.peek(); ok {
+		p.Close()
+	}
 	if l, ok := d.db.peek(); ok {
 		return l.Close(ctx)
 	}
