@@ -90,11 +90,11 @@ func TestTradeBillErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, mut := range map[string]func(*wxpay.BillRef){
-		"unknown hash type":   func(r *wxpay.BillRef) { r.HashType = "MD5" },
-		"hash not hex":        func(r *wxpay.BillRef) { r.HashValue = strings.Repeat("z", 40) },
-		"download elsewhere":  func(r *wxpay.BillRef) { r.DownloadURL = "https://attacker.example/v3/billdownload/file?token=x" },
-		"not absolute":        func(r *wxpay.BillRef) { r.DownloadURL = "/v3/billdownload/file?token=x" },
-		"outside the base":    func(r *wxpay.BillRef) { r.DownloadURL = pk.url + "/elsewhere/v3/billdownload/file?token=x" },
+		"unknown hash type":  func(r *wxpay.BillRef) { r.HashType = "MD5" },
+		"hash not hex":       func(r *wxpay.BillRef) { r.HashValue = strings.Repeat("z", 40) },
+		"download elsewhere": func(r *wxpay.BillRef) { r.DownloadURL = "https://attacker.example/v3/billdownload/file?token=x" },
+		"not absolute":       func(r *wxpay.BillRef) { r.DownloadURL = "/v3/billdownload/file?token=x" },
+		"outside the base":   func(r *wxpay.BillRef) { r.DownloadURL = pk.url + "/elsewhere/v3/billdownload/file?token=x" },
 	} {
 		r := ref
 		mut(&r)
