@@ -489,3 +489,5 @@ func controlCall(t *testing.T, p *payEnv, method, path, body string) (int, []byt
 	}
 	return resp.StatusCode, b
 }
+
+func jsonReader(b []byte) io.Reader { return bytes.NewReader(b) }
