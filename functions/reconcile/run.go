@@ -275,8 +275,18 @@ func (r *run) checkPayments(ctx context.Context) error {
 // flag records a difference on the order, once per bill day and transaction (a re-run finds the
 // flag already there).
 func (r *run) flag(ctx context.Context, outTradeNo, reason, id, detail string) error {
-	err := r.books.Flag(ctx, outTradeNo, orders.Flag{
-		Key: "reconcile:" + reason + ":" + id, Reason: reason, Detail: "reconcile " + r.date + ": " + detail, At: r.now(),
+	key := "reconcile:" + reason + ":" + id
+	// Flag is keyed, but its "no flag with this key yet" filter ({"flags.key": {$ne: key}}) is
+	// not reliable on FerretDB once an order carries two flags; look first.
+	o, err := r.books.Get(ctx, outTradeNo)
+	if err != nil {
+		return fmt.Errorf("reconcile %s: %w", r.date, err)
+	}
+	if slices.ContainsFunc(o.Flags, func(f orders.Flag) bool { return f.Key == key }) {
+		return nil
+	}
+	err = r.books.Flag(ctx, outTradeNo, orders.Flag{
+		Key: key, Reason: reason, Detail: "reconcile " + r.date + ": " + detail, At: r.now(),
 	})
 	if err != nil {
 		return fmt.Errorf("reconcile %s: %w", r.date, err)
@@ -334,7 +344,7 @@ func (r *run) checkRefunds(ctx context.Context) error {
 // tryRepair reports whether another repair is allowed, and the Repair to record when not.
 func (r *run) tryRepair() (*Repair, bool) {
 	if r.repairsTried >= r.maxRepairs {
-		return &Repair{Outcome: RepairSkipped, Error: fmt.Sprintf("more than %d repairs in one run; run again", r.maxRepairs), At: r.now().UTC()}, false
+		return &Repair{Outcome: RepairSkipped, Error: fmt.Sprintf("more than %d repairs in one run; run again", r.maxRepairs), At: msTime(r.now())}, false
 	}
 	r.repairsTried++
 	return nil, true
@@ -345,7 +355,7 @@ func (r *run) failed(ctx context.Context, what, no string, err error) *Repair {
 		r.retry = true
 	}
 	slog.WarnContext(ctx, "reconcile: repair failed", "date", r.date, "what", what, "no", no, "err", err)
-	return &Repair{Outcome: RepairFailed, Error: publicError(err), At: r.now().UTC()}
+	return &Repair{Outcome: RepairFailed, Error: publicError(err), At: msTime(r.now())}
 }
 
 // repairPayment asks WeChat Pay about an order the bill says was paid and applies the answer
@@ -376,7 +386,7 @@ func (r *run) repairPayment(ctx context.Context, outTradeNo string) *Repair {
 		}
 	}
 	slog.InfoContext(ctx, "reconcile: payment repaired", "date", r.date, "outTradeNo", outTradeNo, "outcome", res.Outcome, "reason", res.Reason)
-	return &Repair{Outcome: string(res.Outcome), Reason: res.Reason, At: now.UTC()}
+	return &Repair{Outcome: string(res.Outcome), Reason: res.Reason, At: msTime(now)}
 }
 
 // repairRefund asks WeChat Pay about a refund the bill lists and applies the answer through
@@ -395,7 +405,7 @@ func (r *run) repairRefund(ctx context.Context, outRefundNo string) *Repair {
 		return r.failed(ctx, "refund", outRefundNo, err)
 	}
 	slog.InfoContext(ctx, "reconcile: refund repaired", "date", r.date, "outRefundNo", outRefundNo, "outcome", res.Outcome, "reason", res.Reason)
-	return &Repair{Outcome: string(res.Outcome), Reason: res.Reason, At: now.UTC()}
+	return &Repair{Outcome: string(res.Outcome), Reason: res.Reason, At: msTime(now)}
 }
 
 // checkBooks walks the day's payments and refunds in the books, reporting those absent from the
