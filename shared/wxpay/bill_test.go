@@ -2,15 +2,19 @@ package wxpay_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
 	"errors"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wxfn/wxfn/infra/emulator"
+	"github.com/wxfn/wxfn/shared/config"
 	"github.com/wxfn/wxfn/shared/wxpay"
 )
 
@@ -108,5 +112,72 @@ func TestTradeBillErrors(t *testing.T) {
 	bad.DownloadURL = strings.Replace(ref.DownloadURL, "token=", "token=x", 1)
 	if err := c.DownloadBill(ctx, bad, &bytes.Buffer{}); wxpay.Code(err) == "" {
 		t.Fatalf("unknown token: %v", err)
+	}
+}
+
+// rewriter changes bill download responses on their way in, as a proxy might.
+type rewriter func(body []byte) []byte
+
+func (f rewriter) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil || !strings.Contains(req.URL.Path, "/v3/billdownload/") || resp.StatusCode != http.StatusOK {
+		return resp, err
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	b = f(b)
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	resp.ContentLength = int64(len(b))
+	return resp, nil
+}
+
+// Whether the file arrives gzipped or already inflated, it is stored uncompressed and checked;
+// a download cut short is an error.
+func TestBillDownloadEncodings(t *testing.T) {
+	ctx := context.Background()
+	url := notified.url(t)
+	payer := client(t, pk, url, nil)
+	placeAndPay(t, payer, pk, url, 4321)
+
+	gunzip := func(b []byte) []byte {
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			t.Errorf("the emulator did not send gzip: %v", err)
+			return b
+		}
+		out, _ := io.ReadAll(zr)
+		return out
+	}
+	truncate := func(b []byte) []byte { return b[:len(b)/2] }
+	for name, tt := range map[string]struct {
+		rewrite rewriter
+		ok      bool
+	}{
+		"already inflated": {gunzip, true},
+		"cut short":        {truncate, false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg, err := config.LoadPay(env(pk, url, nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := wxpay.New(ctx, cfg, &http.Client{Transport: tt.rewrite})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			ref, err := c.TradeBill(ctx, today())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			err = c.DownloadBill(ctx, ref, &buf)
+			if tt.ok != (err == nil) {
+				t.Fatalf("DownloadBill: %v", err)
+			}
+			if tt.ok && !strings.HasPrefix(strings.TrimPrefix(buf.String(), "\ufeff"), "交易时间,") {
+				t.Fatalf("stored file is not the plain bill: %q", buf.String()[:min(buf.Len(), 40)])
+			}
+		})
 	}
 }

@@ -184,7 +184,7 @@ func (c *Client) ready(ctx context.Context, op string) error {
 	return nil
 }
 
-// url is the SDK-style absolute URL of path on the real host; the transport redirects it.
+// apiURL is the SDK-style absolute URL of path on the real host; the transport redirects it.
 func apiURL(path string) string { return consts.WechatPayAPIServer + path }
 
 // multiOption applies several options as one.

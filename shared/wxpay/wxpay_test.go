@@ -495,3 +495,72 @@ func TestRefunds(t *testing.T) {
 		t.Fatalf("refund notice: %+v", r)
 	}
 }
+
+// recorder is a transport that keeps what goes on the wire.
+type recorder struct {
+	mu   sync.Mutex
+	reqs []recorded
+}
+
+type recorded struct {
+	method, url string
+	header      http.Header
+	body        []byte
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	var body []byte
+	if req.Body != nil {
+		body, _ = io.ReadAll(req.Body)
+		req.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	r.mu.Lock()
+	r.reqs = append(r.reqs, recorded{req.Method, req.URL.String(), req.Header.Clone(), body})
+	r.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+// What the client sends: the SDK's request redirected under the configured base path through the
+// caller's own http.Client, naming the public key, with time_expire in +08:00.
+func TestRequestsOnTheWire(t *testing.T) {
+	rec := &recorder{}
+	cfg, err := config.LoadPay(env(pk, notified.url(t), nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := wxpay.New(context.Background(), cfg, &http.Client{Transport: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	no := orderNo()
+	expire := time.Now().Add(2 * time.Hour).Truncate(time.Second).UTC() // given in UTC, sent in +08:00
+	want := expire.Add(8*time.Hour).Format("2006-01-02T15:04:05") + "+08:00"
+	if _, err := c.Prepay(context.Background(), wxpay.PrepayRequest{OutTradeNo: no, Description: "d", Total: 1, OpenID: openID, TimeExpire: expire}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.reqs) != 1 {
+		t.Fatalf("%d requests", len(rec.reqs))
+	}
+	r := rec.reqs[0]
+	if r.method != http.MethodPost || r.url != pk.base()+"/v3/pay/transactions/jsapi" {
+		t.Fatalf("sent %s %s", r.method, r.url)
+	}
+	if !strings.HasPrefix(r.header.Get("Authorization"), `WECHATPAY2-SHA256-RSA2048 mchid="`+merchant.MchID+`"`) || r.header.Get("Wechatpay-Serial") != pk.PublicKeyID() {
+		t.Fatalf("headers: %v", r.header)
+	}
+	var body map[string]any
+	if err := json.Unmarshal(r.body, &body); err != nil {
+		t.Fatal(err)
+	}
+	if body["time_expire"] != want || body["notify_url"] != notified.url(t) || body["appid"] != emulator.DefaultAppID || body["mchid"] != merchant.MchID {
+		t.Fatalf("body: %s", r.body)
+	}
+	o, err := pk.Order(merchant.MchID, no)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := time.Parse(time.RFC3339, o.ExpireTime); err != nil || !got.Equal(expire) {
+		t.Fatalf("WeChat Pay understood time_expire as %q", o.ExpireTime)
+	}
+}
