@@ -564,3 +564,37 @@ func TestRequestsOnTheWire(t *testing.T) {
 		t.Fatalf("WeChat Pay understood time_expire as %q", o.ExpireTime)
 	}
 }
+
+// The wire samples in testdata decode into the package's structs with their fields in place.
+func TestWireSamples(t *testing.T) {
+	load := func(file string, v any) {
+		t.Helper()
+		raw, err := os.ReadFile("testdata/" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(raw, v); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+	}
+	var tx wxpay.Transaction
+	load("transaction-notpay.json", &tx)
+	if tx.TradeState != wxpay.TradeNotPay || tx.TransactionID != "" || tx.Amount.Total != 1234 || tx.Payer.OpenID != "" {
+		t.Fatalf("unpaid transaction: %+v", tx)
+	}
+	var rf wxpay.Refund
+	load("refund.json", &rf)
+	if rf.Status != wxpay.RefundSuccess || rf.Amount.Refund != 500 || rf.Amount.PayerRefund != 500 || rf.Channel != "ORIGINAL" || rf.CreateTime == "" {
+		t.Fatalf("refund: %+v", rf)
+	}
+	var ref wxpay.BillRef
+	load("bill-ref.json", &ref)
+	if ref.HashType != "SHA1" || len(ref.HashValue) != 40 || !strings.HasPrefix(ref.DownloadURL, "https://api.mch.weixin.qq.com/v3/billdownload/file?token=") {
+		t.Fatalf("bill ref: %+v", ref)
+	}
+	var p wxpay.Payment
+	load("payment.json", &p)
+	if p.Package != "prepay_id=wx201410272009395522657a690389285100" || p.SignType != "RSA" || p.TimeStamp == "" || p.NonceStr == "" || p.PaySign == "" {
+		t.Fatalf("payment: %+v", p)
+	}
+}
