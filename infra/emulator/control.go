@@ -303,7 +303,7 @@ func (e *Emulator) index(w http.ResponseWriter, r *http.Request) {
 			"POST " + WXPrefix + "/phone-codes {phoneNumber, countryCode?, appid?}",
 			"POST " + WXPrefix + "/encrypt {openid, data, appid?, watermarkAppid?, timestamp?}",
 			"GET|DELETE " + WXPrefix + "/calls",
-			"GET|POST|DELETE " + Prefix + "/faults {path, count?, errcode?, httpStatus?, errmsg?}",
+			"GET|POST|DELETE " + Prefix + "/faults {path, count?, errcode?, code?, httpStatus?, errmsg?}",
 			"GET|DELETE " + Prefix + "/calls",
 			"POST " + Prefix + "/reset",
 		}, payEndpoints...),

@@ -491,3 +491,5 @@ func controlCall(t *testing.T, p *payEnv, method, path, body string) (int, []byt
 }
 
 func jsonReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
