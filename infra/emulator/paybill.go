@@ -5,8 +5,10 @@ import (
 	"compress/gzip"
 	"crypto/sha1"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -235,7 +237,7 @@ func renderBill(rows []billRow, billType string) []byte {
 	}
 	b.WriteString(billSummaryHeader)
 	b.WriteByte('\n')
-	writeBillLine(&b, []string{itoa(n), yuan(settle), yuan(refund), "0.00", yuan5(fee), yuan(total), yuan(applied)})
+	writeBillLine(&b, []string{strconv.FormatInt(n, 10), yuan(settle), yuan(refund), "0.00", yuan5(fee), yuan(total), yuan(applied)})
 	return b.Bytes()
 }
 
@@ -261,33 +263,11 @@ func yuan(fen int64) string {
 	if fen < 0 {
 		sign, fen = "-", -fen
 	}
-	return sign + itoa(fen/100) + "." + string([]byte{byte('0' + fen%100/10), byte('0' + fen%10)})
+	return fmt.Sprintf("%s%d.%02d", sign, fen/100, fen%100)
 }
 
 // yuan5 renders a fee: yuan with five decimals, though its value is in whole fen.
 func yuan5(fen int64) string { return yuan(fen) + "000" }
-
-func itoa(n int64) string {
-	if n == 0 {
-		return "0"
-	}
-	var buf [20]byte
-	i := len(buf)
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	for n > 0 {
-		i--
-		buf[i] = byte('0' + n%10)
-		n /= 10
-	}
-	if neg {
-		i--
-		buf[i] = '-'
-	}
-	return string(buf[i:])
-}
 
 // billFile is an issued bill waiting behind a download token.
 type billFile struct {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -319,7 +320,7 @@ func TestPayBillSampleParses(t *testing.T) {
 			t.Errorf("sample row with %d columns: %s", len(f), l)
 		}
 	}
-	if s := billFields(t, lines[len(lines)-1]); len(s) != 7 || s[0] != itoa(int64(len(lines)-3)) {
+	if s := billFields(t, lines[len(lines)-1]); len(s) != 7 || s[0] != strconv.Itoa(len(lines)-3) {
 		t.Errorf("sample summary %q", s)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // storedNote is a notification as WeChat Pay first built it. Re-deliveries send the same body
@@ -379,7 +380,7 @@ func (e *Emulator) SettleRefund(ctx context.Context, outRefundNo string, req Set
 	if !ok {
 		return SettleResponse{}, badRequest("status must be SUCCESS, ABNORMAL or CLOSED")
 	}
-	if utf8Len(req.UserReceivedAccount) > 64 {
+	if utf8.RuneCountInString(req.UserReceivedAccount) > 64 {
 		return SettleResponse{}, badRequest("userReceivedAccount is at most 64 characters")
 	}
 	now := e.now()
@@ -467,5 +468,3 @@ func (e *Emulator) RefundNotificationFor(outRefundNo string, opts NotifyOptions)
 	}
 	return e.sign(n, opts, e.now())
 }
-
-func utf8Len(s string) int { return len([]rune(s)) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -137,7 +138,7 @@ func TestShippingUpload(t *testing.T) {
 	}
 	for body, want := range map[string]int{"": ErrcodeEmptyPostData, "{": ErrcodeBadJSON} {
 		_, raw := controlCall(t, p, http.MethodPost, WXPrefix+"/wxa/sec/order/upload_shipping_info?access_token="+tok, body)
-		if !strings.Contains(string(raw), `"errcode":`+itoa(int64(want))) {
+		if !strings.Contains(string(raw), `"errcode":`+strconv.Itoa(want)) {
 			t.Errorf("body %q: %s", body, raw)
 		}
 	}
