@@ -297,7 +297,7 @@ func (e *Emulator) index(w http.ResponseWriter, r *http.Request) {
 	writeControl(w, http.StatusOK, IndexResponse{
 		Apps:      e.appOrder,
 		Hosts:     map[string]string{"api.weixin.qq.com": WXPrefix, "api.mch.weixin.qq.com": PayPrefix},
-		Merchants: e.payCfg.order,
+		Merchants: append([]string{}, e.payCfg.order...),
 		Endpoints: append([]string{
 			"POST " + WXPrefix + "/codes {appid?, openid?, unionid?, sessionKey?}",
 			"POST " + WXPrefix + "/phone-codes {phoneNumber, countryCode?, appid?}",
