@@ -351,3 +351,25 @@ func TestGenerate(t *testing.T) {
 		t.Error("Generate is not deterministic")
 	}
 }
+
+// A totals row that does not add up is reported column by column.
+func TestSummaryMismatches(t *testing.T) {
+	var buf bytes.Buffer
+	w := bill.NewWriter(&buf)
+	w.Write(bill.Row{TradeTime: cst("2024-05-01 09:00:00"), TransactionID: "1", OutTradeNo: "T1", TradeState: "SUCCESS", Total: 100, SettlementTotal: 100, FeeMilliFen: 1000})
+	lie := w.Totals()
+	lie.Count, lie.Total = 2, 200
+	w.CloseWithSummary(lie)
+	r := bill.NewReader(&buf)
+	for {
+		if _, err := r.Next(); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, _ := r.Summary()
+	if m := r.Totals().Mismatches(s); !reflect.DeepEqual(m, []string{"总交易单数", "订单总金额"}) {
+		t.Errorf("mismatches = %v", m)
+	}
+}
