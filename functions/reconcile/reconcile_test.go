@@ -706,3 +706,20 @@ func TestBadRequests(t *testing.T) {
 		t.Errorf("%d reports stored", n)
 	}
 }
+
+// With the database unreachable, the admin is told to retry and the timer run fails (so the
+// platform retries it); no bill is stored without its reconciliation.
+func TestDatabaseDown(t *testing.T) {
+	s := newStack(t, map[string]string{"MONGODB_URI": "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300&connectTimeoutMS=300"})
+	s.paid(100)
+	r := s.post(adminKey, `{"date":"`+s.today+`"}`)
+	if r.status != 503 || r.err.Code != "database_unavailable" || !r.err.Retryable {
+		t.Fatalf("%d %s", r.status, r.raw)
+	}
+	if _, err := runtime.Invoke(context.Background(), s.f, timerEvent(s.today)); err == nil {
+		t.Fatal("the timer run succeeded without a database")
+	}
+	if keys := s.objectKeys(); len(keys) != 0 {
+		t.Fatalf("objects stored: %v", keys)
+	}
+}

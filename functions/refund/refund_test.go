@@ -624,3 +624,22 @@ func TestGetQueriesAtOnce(t *testing.T) {
 	}
 	checkBooks(t, s.order(no), orders.StateRefunded, 600, 0, 0)
 }
+
+// With the database unreachable, refunds answer a retryable 503 before anything reaches
+// WeChat Pay.
+func TestRefundDatabaseDown(t *testing.T) {
+	up := newStack(t, nil)
+	no := up.paidOrder(500)
+	down := newStack(t, map[string]string{"MONGODB_URI": "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300&connectTimeoutMS=300"})
+	for _, r := range []reply{
+		down.refund(map[string]any{"outTradeNo": no}),
+		down.get("R20261121000000abcdefghij", true),
+	} {
+		if r.status != 503 || r.errCode() != "database_unavailable" || r.body["error"].(map[string]any)["retryable"] != true {
+			t.Errorf("%d %s", r.status, r.raw)
+		}
+	}
+	if len(wechatRefunds(t, no)) != 0 {
+		t.Error("a refund reached WeChat Pay without being recorded")
+	}
+}
