@@ -66,8 +66,13 @@ var settingNames = []string{
 	"LOG_LEVEL", "MONGODB_URI", "MONGODB_DATABASE", "BLOB_URL", "SESSION_SECRET", "SESSION_TTL", "DATA_KEY", "ADMIN_KEYS",
 	"WX_APPID", "WX_SECRET", "WX_MSG_TOKEN", "WX_MSG_AESKEY", "WX_API_BASE",
 	"WXPAY_MCHID", "WXPAY_APPID", "WXPAY_CERT_SERIAL", "WXPAY_PRIVATE_KEY", "WXPAY_APIV3_KEY", "WXPAY_PUBLIC_KEY_ID",
-	"WXPAY_PUBLIC_KEY", "WXPAY_NOTIFY_URL", "WXPAY_API_BASE",
+	"WXPAY_PUBLIC_KEY", "WXPAY_PLATFORM_CERTS", "WXPAY_NOTIFY_URL", "WXPAY_API_BASE",
+	"PAYORDER_MAX_TOTAL", "PAYORDER_QUERY_AFTER", "REFUND_QUERY_AFTER", "RECONCILE_MAX_REPAIRS",
 }
+
+// fileSecrets are the secrets the stack passes as X_FILE; a developer giving X (or X_FILE) in the
+// environment replaces both, since a setting given both ways is refused.
+var fileSecrets = []string{"WXPAY_PRIVATE_KEY", "WXPAY_PUBLIC_KEY"}
 
 // Start starts the stack and returns once every part answers.
 func Start(ctx context.Context, opts Options) (*Stack, error) {
@@ -127,13 +132,61 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	for k, v := range secrets {
 		env[k] = v
 	}
-	for _, name := range settingNames {
-		if v, ok := opts.Env(name); ok && v != "" {
+	override := func(name string) bool {
+		v, ok := opts.Env(name)
+		if ok && v != "" {
 			env[name] = v
 		}
+		return ok && v != ""
+	}
+	for _, name := range settingNames {
+		override(name)
 	}
 
-	emu := emulator.New(emulator.Config{Apps: []emulator.App{{AppID: env["WX_APPID"], Secret: env["WX_SECRET"]}}, Logger: log})
+	// WeChat Pay: a sandbox merchant registered with the emulator, notifications to paynotify.
+	pay, payChanged, err := loadPayMaterial(filepath.Join(dataDir, "pay"), secrets, env["WX_APPID"])
+	if err == nil && payChanged {
+		err = saveSecrets(filepath.Join(dataDir, "secrets.env"), secrets)
+	}
+	if err != nil {
+		db.Stop()
+		ln.Close()
+		return nil, fmt.Errorf("devstack: pay keys: %w", err)
+	}
+	emu := emulator.New(emulator.Config{
+		Apps:   []emulator.App{{AppID: env["WX_APPID"], Secret: env["WX_SECRET"]}},
+		Pay:    emulator.PayConfig{Merchants: []emulator.Merchant{pay.merchant}, PlatformKey: pay.platform},
+		Logger: log,
+	})
+	platformPub := filepath.Join(dataDir, "pay", "platform_public.pem")
+	if err := writePublicKey(platformPub, emu.PlatformPublicKey()); err != nil {
+		db.Stop()
+		ln.Close()
+		return nil, fmt.Errorf("devstack: pay keys: %w", err)
+	}
+	for k, v := range map[string]string{
+		"WXPAY_MCHID": pay.merchant.MchID, "WXPAY_APPID": env["WX_APPID"], "WXPAY_CERT_SERIAL": pay.merchant.CertSerial,
+		"WXPAY_APIV3_KEY": pay.merchant.APIv3Key, "WXPAY_PRIVATE_KEY_FILE": pay.merchantKey,
+		"WXPAY_PUBLIC_KEY_ID": emu.PublicKeyID(), "WXPAY_PUBLIC_KEY_FILE": platformPub,
+		"WXPAY_API_BASE": base + "/_emu/pay", "WXPAY_NOTIFY_URL": base + "/paynotify/",
+	} {
+		env[k] = v
+	}
+	for _, name := range settingNames {
+		override(name)
+	}
+	for _, name := range fileSecrets {
+		if override(name) {
+			delete(env, name+"_FILE")
+		} else if override(name + "_FILE") {
+			delete(env, name)
+		}
+	}
+	if err := seedProducts(ctx, env); err != nil {
+		db.Stop()
+		ln.Close()
+		return nil, fmt.Errorf("devstack: %w", err)
+	}
 	d := deps.New(config.Map(env))
 	s := &Stack{URL: base, MongoURI: db.URI(), Env: env, Emulator: emu, db: db, deps: d, served: make(chan error, 1)}
 

@@ -40,11 +40,18 @@ func loadSecrets(path string) (map[string]string, error) {
 		}
 	}
 	if changed {
-		if err := writeEnvFile(path, vals, "Sandbox secrets of the local stack, generated once. Never use them in production."); err != nil {
-			return nil, fmt.Errorf("devstack secrets: %w", err)
+		if err := saveSecrets(path, vals); err != nil {
+			return nil, err
 		}
 	}
 	return vals, nil
+}
+
+func saveSecrets(path string, vals map[string]string) error {
+	if err := writeEnvFile(path, vals, "Sandbox secrets of the local stack, generated once. Never use them in production."); err != nil {
+		return fmt.Errorf("devstack secrets: %w", err)
+	}
+	return nil
 }
 
 func readEnvFile(path string) (map[string]string, error) {

@@ -44,6 +44,17 @@ Walk-through (copy-paste into another terminal):
   curl -s -X POST $U/_emu/faults -d '{"path":"/sns/jscode2session","count":1,"errcode":-1}'; echo
   CODE=$(curl -s -X POST $U/_emu/wx/codes -d '{}' | sed -E 's/.*"code":"([^"]+)".*/\1/')
   curl -s -X POST $U/login/ -H 'content-type: application/json' -d "{\"code\":\"$CODE\"}"; echo
+  # 7. Pay: order (prices come from the products collection), pay as WeChat, see PAID.
+  ORDER=$(curl -s -X POST $U/payorder/ -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"items":[{"sku":"tea-oolong-250g","qty":2},{"sku":"vip-month","qty":1}]}'); echo "$ORDER"
+  NO=$(echo "$ORDER" | sed -E 's/.*"outTradeNo":"([^"]+)".*/\1/')
+  curl -s -X POST $U/_emu/pay/orders/$NO/pay; echo
+  curl -s $U/payorder/$NO -H "authorization: Bearer $TOKEN"; echo
+  # 8. Refund (admin), settle as WeChat, see REFUNDED; then reconcile today's bill.
+  A='authorization: Bearer {{.Admin}}'
+  RNO=$(curl -s -X POST $U/refund/ -H "$A" -H 'content-type: application/json' -d "{\"outTradeNo\":\"$NO\"}" | sed -E 's/.*"outRefundNo":"([^"]+)".*/\1/')
+  curl -s -X POST $U/_emu/pay/refunds/$RNO/settle -d '{"status":"SUCCESS"}'; echo
+  curl -s $U/refund/$RNO -H "$A"; echo
+  curl -s -X POST $U/reconcile/ -H "$A" -H 'content-type: application/json' -d "{\"date\":\"$(TZ=Asia/Shanghai date +%F)\"}"; echo
 
   Run one function on a sample event:  make invoke FN=login EVENT=events/login/aws-url-login.json
   Stop with Ctrl-C; data stays in {{.Data}}/ (delete it to start afresh).
