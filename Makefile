@@ -5,6 +5,9 @@ FN    ?= login
 EVENT ?= events/$(FN)/aws-url-login.json
 # The test suite's own bound; CI's is 90 minutes, ours aims for well under 15.
 TEST_TIMEOUT ?= 12m
+# Where make dev keeps its data and make invoke finds the running stack's settings.
+WXFN_DATA ?= .wxfn
+export WXFN_DATA
 
 .PHONY: help dev invoke test test-go vet fmt build package bench deploy-aws deploy-scf generate clean
 
@@ -15,10 +18,10 @@ dev: ## run the local stack: database, object store, WeChat emulator, every func
 	$(GO) run ./infra/cmd/wxfn-dev
 
 invoke: ## run one function on one sample event against the running local stack: make invoke FN=login EVENT=events/login/…json
-	@test -f .wxfn/dev.env || { echo "make invoke needs the local stack: run 'make dev' in another terminal first" >&2; exit 1; }
+	@test -f $(WXFN_DATA)/dev.env || { echo "make invoke needs the local stack: run 'make dev' in another terminal first" >&2; exit 1; }
 	@mkdir -p build/bin
 	@$(GO) build -tags lambda.norpc -o build/bin/$(FN) ./functions/$(FN)/cmd
-	@$(GO) run ./infra/cmd/wxfn-invoke .wxfn/dev.env build/bin/$(FN) $(EVENT)
+	@$(GO) run ./infra/cmd/wxfn-invoke $(WXFN_DATA)/dev.env build/bin/$(FN) $(EVENT)
 
 test: vet test-go package-check ## everything: vet, unit/handler/process tests, deployment-config checks
 

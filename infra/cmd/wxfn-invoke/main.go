@@ -7,6 +7,9 @@
 //	{{session_token}}  a session token from logging in with a fresh code through the gateway
 //	{{openid}}         the openid of that session (the same user)
 //	{{admin_key}}      the sandbox admin key
+//	{{paid_out_trade_no}}  an order of that user, created through payorder and paid in the emulator
+//	{{out_refund_no}}  a refund of such an order, created through the refund function
+//	{{today}}          today's date in Asia/Shanghai (YYYY-MM-DD)
 //
 // The binary runs with the stack's settings (.wxfn/dev.env) in its `invoke` mode, so the event goes
 // through the same adapter as on the cloud.
@@ -23,6 +26,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"time"
 )
 
 func main() {
@@ -67,7 +71,29 @@ func fill(event []byte, env map[string]string) ([]byte, error) {
 		return nil, errors.New("the stack's settings name no WXFN_DEV_URL; restart `make dev`")
 	}
 	var session map[string]any
-	login := func() (map[string]any, error) {
+	var login func() (map[string]any, error)
+	adminKey, _, _ := strings.Cut(env["ADMIN_KEYS"], ",")
+	var paidNo string
+	paidOrder := func() (string, error) {
+		if paidNo != "" {
+			return paidNo, nil
+		}
+		sess, err := login()
+		if err != nil {
+			return "", err
+		}
+		order, err := post(gw+"/payorder/", str(sess, "token"), `{"items":[{"sku":"tea-oolong-250g","qty":1}]}`)
+		if err != nil {
+			return "", err
+		}
+		no := str(order, "outTradeNo")
+		if _, err := post(gw+"/_emu/pay/orders/"+no+"/pay", "", `{}`); err != nil {
+			return "", err
+		}
+		paidNo = no
+		return no, nil
+	}
+	login = func() (map[string]any, error) {
 		if session != nil {
 			return session, nil
 		}
@@ -98,9 +124,18 @@ func fill(event []byte, env map[string]string) ([]byte, error) {
 			r, err := login()
 			return str(r, "openid"), err
 		}},
-		{"{{admin_key}}", func() (string, error) {
-			k, _, _ := strings.Cut(env["ADMIN_KEYS"], ",")
-			return k, nil
+		{"{{admin_key}}", func() (string, error) { return adminKey, nil }},
+		{"{{out_refund_no}}", func() (string, error) {
+			no, err := paidOrder()
+			if err != nil {
+				return "", err
+			}
+			r, err := post(gw+"/refund/", adminKey, fmt.Sprintf(`{"outTradeNo":%q,"amount":100}`, no))
+			return str(r, "outRefundNo"), err
+		}},
+		{"{{paid_out_trade_no}}", paidOrder},
+		{"{{today}}", func() (string, error) {
+			return time.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01-02"), nil
 		}},
 	}
 	for _, f := range fills {
