@@ -8,12 +8,8 @@ section() { printf '\n==== %s ====\n' "$1"; }
 
 section "Go benchmarks (adapter + routing overhead; notification verify+decrypt on one core; bill parsing)"
 go test -run '^$' -bench 'Adapter' -benchmem ./shared/runtime/...
-if ls shared/wxpay/*_test.go >/dev/null 2>&1; then
-  go test -run '^$' -bench 'ParseNotification' -benchmem -cpu 1 ./shared/wxpay/...
-fi
-if [ -d functions/reconcile ]; then
-  go test -run '^$' -bench 'Bill' -benchmem -benchtime 1x ./functions/reconcile/...
-fi
+go test -run '^$' -bench 'ParseNotification' -benchmem -cpu 1 ./shared/wxpay/
+go test -run '^$' -bench 'Read' -benchmem ./functions/reconcile/bill/
 
 section "Cold start: exec → first response under a fake Lambda Runtime API, vs a hello-world aws-lambda-go binary"
 go run ./scripts/bench/coldstart -n "${COLDSTART_RUNS:-30}" ./functions/...
