@@ -14,6 +14,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -67,9 +70,10 @@ func pemOf(t *testing.T, typ string, der []byte) string {
 
 // stack is one test's payorder behind the real HTTP adapter, with its own database.
 type stack struct {
-	t   *testing.T
-	url string
-	db  *mongo.Database
+	t      *testing.T
+	url    string
+	db     *mongo.Database
+	envMap map[string]string
 }
 
 func newStack(t *testing.T, override map[string]string) *stack {
@@ -114,7 +118,7 @@ func newStack(t *testing.T, override map[string]string) *stack {
 		srv.Close()
 		d.Close(context.Background())
 	})
-	s := &stack{t: t, url: srv.URL, db: dbtest.Database(t).Client().Database(name)}
+	s := &stack{t: t, url: srv.URL, db: dbtest.Database(t).Client().Database(name), envMap: env}
 	books, err := orders.Open(context.Background(), s.db)
 	if err != nil {
 		t.Fatal(err)
@@ -525,5 +529,74 @@ func TestShip(t *testing.T) {
 	if sh["state"] != "uploaded" || sh["trackingNo"] != "SF1234567890" || len(ups) != 1 || ups[0].LogisticsType != 1 ||
 		ups[0].Items[0].TrackingNo != "SF1234567890" || ups[0].Items[0].ExpressCompany != "SF" || ups[0].Items[0].ItemDesc != "乌龙茶 250g" {
 		t.Fatalf("shipping %s; uploads %+v", r.raw, ups)
+	}
+}
+
+// The sample events (events/payorder) run through the same adapter as on the cloud, with their
+// placeholders filled the way `make invoke` fills them from the running stack.
+func TestSampleEvents(t *testing.T) {
+	s := newStack(t, nil)
+	tok := token(t, "oSample")
+	created := s.do("POST", "/", tok, basket(item("coins-100", 1))).str("outTradeNo")
+	paid := s.do("POST", "/", tok, basket(item("tea-oolong-250g", 1))).str("outTradeNo")
+	deliver := false
+	if _, err := emu.PayOrder(context.Background(), paid, emulator.PayRequest{Deliver: &deliver}); err != nil {
+		t.Fatal(err)
+	}
+	if r := s.do("GET", "/"+paid, tok, nil); r.str("state") != "PAID" {
+		t.Fatalf("paid order: %s", r.raw)
+	}
+	fill := strings.NewReplacer("{{session_token}}", tok, "{{out_trade_no}}", created, "{{paid_out_trade_no}}", paid, "{{admin_key}}", adminKey)
+	want := map[string]struct {
+		status int
+		check  string // a field of the body that must be there, or the error code
+	}{
+		"aws-url-create.json":             {201, "payment"},
+		"aws-url-create-unknown-sku.json": {400, "unknown_sku"},
+		"aws-url-create-bad-qty.json":     {400, "invalid_qty"},
+		"aws-url-create-no-token.json":    {401, "unauthorized"},
+		"aws-url-get.json":                {200, "state"},
+		"aws-url-ship.json":               {200, "shipping"},
+		"scf-url-create.json":             {201, "payment"},
+		"scf-url-get.json":                {200, "state"},
+		"aws-url-close.json":              {200, "closedAt"}, // last: it closes the order the GETs read
+	}
+	files, _ := filepath.Glob("../../events/payorder/*.json")
+	if len(files) != len(want) {
+		t.Fatalf("%d sample files, %d expected", len(files), len(want))
+	}
+	d := deps.New(config.Map(s.envMap))
+	t.Cleanup(func() { d.Close(context.Background()) })
+	f := payorder.NewWithDeps(d)
+	order := []string{}
+	for name := range want {
+		if name != "aws-url-close.json" {
+			order = append(order, name)
+		}
+	}
+	sort.Strings(order)
+	for _, name := range append(order, "aws-url-close.json") {
+		raw, err := os.ReadFile(filepath.Join("../../events/payorder", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := runtime.Invoke(context.Background(), f, []byte(fill.Replace(string(raw))))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var resp struct {
+			StatusCode int    `json:"statusCode"`
+			Body       string `json:"body"`
+		}
+		if err := json.Unmarshal(out, &resp); err != nil {
+			t.Fatalf("%s: %s", name, out)
+		}
+		var body map[string]any
+		json.Unmarshal([]byte(resp.Body), &body)
+		w := want[name]
+		e, _ := body["error"].(map[string]any)
+		if resp.StatusCode != w.status || (body[w.check] == nil && (e == nil || e["code"] != w.check)) {
+			t.Errorf("%s: %d %s; want %d with %s", name, resp.StatusCode, resp.Body, w.status, w.check)
+		}
 	}
 }
