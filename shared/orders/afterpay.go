@@ -2,11 +2,14 @@ package orders
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // Hook is after-payment work: fulfilment, a shipping upload for virtual goods, a "paid"
@@ -31,9 +34,12 @@ func (s *Store) RunAfterPayment(ctx context.Context, c *Claim, hooks []Hook, now
 	if c == nil {
 		return nil
 	}
-	o, err := s.Get(ctx, c.OutTradeNo)
-	if err != nil {
-		return fmt.Errorf("orders after-payment: %w", err)
+	o := c.order
+	if o.OutTradeNo == "" {
+		var err error
+		if o, err = s.Get(ctx, c.OutTradeNo); err != nil {
+			return fmt.Errorf("orders after-payment: %w", err)
+		}
 	}
 	var errs []string
 	for i, h := range hooks {
@@ -46,9 +52,13 @@ func (s *Store) RunAfterPayment(ctx context.Context, c *Claim, hooks []Hook, now
 	if len(errs) > 0 {
 		set = append(set, bson.E{Key: "afterPay.errors", Value: errs})
 	}
-	err = s.withLock(ctx, orderLock(c.OutTradeNo), func() error {
-		_, err := s.orders.UpdateOne(ctx,
-			bson.D{{Key: "_id", Value: c.OutTradeNo}, {Key: "afterPay.claim", Value: c.token}},
+	err := s.withLock(ctx, orderLock(c.OutTradeNo), func() error {
+		o, err := s.Get(ctx, c.OutTradeNo)
+		if err != nil || o.AfterPay.Claim != c.token {
+			return err // someone took the work over: theirs is the word on it
+		}
+		_, err = s.orders.UpdateOne(ctx,
+			s.filter(c.OutTradeNo, bson.E{Key: "afterPay.claim", Value: c.token}),
 			bson.D{{Key: "$set", Value: set}})
 		return err
 	})
@@ -73,11 +83,15 @@ func runHook(ctx context.Context, h Hook, o Order) (err error) {
 
 // SetShipment records the outcome of a shipping upload on an order: uploaded (with what was
 // sent) or failed (with the error, for a later retry). Attempts counts every upload tried.
-func (s *Store) SetShipment(ctx context.Context, outTradeNo string, sh Shipment, now time.Time) error {
-	return s.withLock(ctx, orderLock(outTradeNo), func() error { return s.setShipment(ctx, outTradeNo, sh, now) })
+func (s *Store) SetShipment(ctx context.Context, outTradeNo string, sh Shipment, now time.Time) (o Order, err error) {
+	err = s.withLock(ctx, orderLock(outTradeNo), func() error {
+		o, err = s.setShipment(ctx, outTradeNo, sh, now)
+		return err
+	})
+	return o, err
 }
 
-func (s *Store) setShipment(ctx context.Context, outTradeNo string, sh Shipment, now time.Time) error {
+func (s *Store) setShipment(ctx context.Context, outTradeNo string, sh Shipment, now time.Time) (Order, error) {
 	now = dbTime(now)
 	set := bson.D{
 		{Key: "shipping.state", Value: sh.State},
@@ -95,14 +109,23 @@ func (s *Store) setShipment(ctx context.Context, outTradeNo string, sh Shipment,
 	} else {
 		set = append(set, bson.E{Key: "shipping.lastError", Value: sh.LastError})
 	}
-	res, err := s.orders.UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: outTradeNo}, {Key: "state", Value: bson.D{{Key: "$in", Value: paidStates}}}},
-		bson.D{{Key: "$set", Value: set}, {Key: "$inc", Value: bson.D{{Key: "shipping.attempts", Value: 1}}}})
+	o, err := s.Get(ctx, outTradeNo)
 	if err != nil {
-		return fmt.Errorf("orders set shipment %s: %w", outTradeNo, err)
+		return o, fmt.Errorf("orders set shipment: %w", err)
 	}
-	if res.MatchedCount == 0 {
-		return s.stateError(ctx, "set shipment", outTradeNo)
+	if !o.State.Paid() {
+		return o, fmt.Errorf("orders set shipment %s: order is %s: %w", outTradeNo, o.State, ErrState)
 	}
-	return nil
+	var after Order
+	err = s.orders.FindOneAndUpdate(ctx,
+		s.filter(outTradeNo, bson.E{Key: "state", Value: bson.D{{Key: "$in", Value: paidStates}}}),
+		bson.D{{Key: "$set", Value: set}, {Key: "$inc", Value: bson.D{{Key: "shipping.attempts", Value: 1}}}},
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&after)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return o, s.stateError(ctx, "set shipment", outTradeNo)
+	}
+	if err != nil {
+		return o, fmt.Errorf("orders set shipment %s: %w", outTradeNo, err)
+	}
+	return after, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -74,8 +75,12 @@ func (s *Store) SetEventOutcome(ctx context.Context, id string, o Outcome, detai
 		from = append(from, Duplicate)
 	}
 	err := s.withLock(ctx, eventLock(id), func() error {
+		var e Event
+		if err := findOne(ctx, s.events, id, &e); err != nil || !slices.Contains(from, e.Outcome) {
+			return err
+		}
 		_, err := s.events.UpdateOne(ctx,
-			bson.D{{Key: "_id", Value: id}, {Key: "outcome", Value: bson.D{{Key: "$in", Value: from}}}},
+			s.filter(id, bson.E{Key: "outcome", Value: bson.D{{Key: "$in", Value: from}}}),
 			bson.D{{Key: "$set", Value: bson.D{{Key: "outcome", Value: o}, {Key: "detail", Value: detail}, {Key: "updatedAt", Value: dbTime(now)}}}})
 		return err
 	})

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -230,9 +231,16 @@ func (s *Store) SetPrepay(ctx context.Context, outTradeNo, prepayID string, expi
 }
 
 func (s *Store) setPrepay(ctx context.Context, outTradeNo, prepayID string, expiresAt time.Time, p Payment, now time.Time) (Order, error) {
-	var o Order
-	err := s.orders.FindOneAndUpdate(ctx,
-		bson.D{{Key: "_id", Value: outTradeNo}, {Key: "state", Value: StateCreated}},
+	o, err := s.Get(ctx, outTradeNo)
+	if err != nil {
+		return o, fmt.Errorf("orders set prepay: %w", err)
+	}
+	if o.State != StateCreated {
+		return o, fmt.Errorf("orders set prepay %s: order is %s: %w", outTradeNo, o.State, ErrState)
+	}
+	var after Order
+	err = s.orders.FindOneAndUpdate(ctx,
+		s.filter(outTradeNo, bson.E{Key: "state", Value: StateCreated}),
 		bson.D{
 			{Key: "$set", Value: bson.D{
 				{Key: "prepayId", Value: prepayID}, {Key: "prepayExpiresAt", Value: dbTime(expiresAt)},
@@ -240,22 +248,27 @@ func (s *Store) setPrepay(ctx context.Context, outTradeNo, prepayID string, expi
 			}},
 			{Key: "$unset", Value: bson.D{{Key: "prepayError", Value: ""}}},
 		},
-		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&o)
+		// A fresh value: decoding over o would keep the fields the update removed.
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&after)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return o, s.stateError(ctx, "set prepay", outTradeNo)
 	}
 	if err != nil {
 		return o, fmt.Errorf("orders set prepay %s: %w", outTradeNo, err)
 	}
-	return o, nil
+	return after, nil
 }
 
 // SetPrepayError records why the last prepay of a CREATED order failed (for operators; the
 // order stays CREATED and a retry prepays again with identical parameters).
 func (s *Store) SetPrepayError(ctx context.Context, outTradeNo, why string, now time.Time) error {
 	err := s.withLock(ctx, orderLock(outTradeNo), func() error {
-		_, err := s.orders.UpdateOne(ctx,
-			bson.D{{Key: "_id", Value: outTradeNo}, {Key: "state", Value: StateCreated}},
+		o, err := s.Get(ctx, outTradeNo)
+		if err != nil || o.State != StateCreated {
+			return err
+		}
+		_, err = s.orders.UpdateOne(ctx,
+			s.filter(outTradeNo, bson.E{Key: "state", Value: StateCreated}),
 			bson.D{{Key: "$set", Value: bson.D{{Key: "prepayError", Value: why}, {Key: "updatedAt", Value: dbTime(now)}}}})
 		return err
 	})
@@ -277,28 +290,30 @@ func (s *Store) Close(ctx context.Context, outTradeNo, reason string, now time.T
 
 func (s *Store) close(ctx context.Context, outTradeNo, reason string, now time.Time) (Order, error) {
 	now = dbTime(now)
-	var o Order
-	err := s.orders.FindOneAndUpdate(ctx,
-		bson.D{{Key: "_id", Value: outTradeNo}, {Key: "state", Value: StateCreated}},
+	o, err := s.Get(ctx, outTradeNo)
+	switch {
+	case err != nil:
+		return o, fmt.Errorf("orders close: %w", err)
+	case o.State == StateClosed:
+		return o, nil
+	case o.State != StateCreated:
+		return o, fmt.Errorf("orders close %s: order is %s: %w", outTradeNo, o.State, ErrState)
+	}
+	var after Order
+	err = s.orders.FindOneAndUpdate(ctx,
+		s.filter(outTradeNo, bson.E{Key: "state", Value: StateCreated}),
 		bson.D{{Key: "$set", Value: bson.D{
 			{Key: "state", Value: StateClosed}, {Key: "closedAt", Value: now},
 			{Key: "closeReason", Value: reason}, {Key: "updatedAt", Value: now},
 		}}},
-		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&o)
-	if err == nil {
-		return o, nil
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&after)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return o, s.stateError(ctx, "close", outTradeNo)
 	}
-	if !errors.Is(err, mongo.ErrNoDocuments) {
+	if err != nil {
 		return o, fmt.Errorf("orders close %s: %w", outTradeNo, err)
 	}
-	cur, gerr := s.Get(ctx, outTradeNo)
-	if gerr != nil {
-		return cur, fmt.Errorf("orders close: %w", gerr)
-	}
-	if cur.State == StateClosed {
-		return cur, nil
-	}
-	return cur, fmt.Errorf("orders close %s: order is %s: %w", outTradeNo, cur.State, ErrState)
+	return after, nil
 }
 
 // Flag records a problem on an order (at most once per key) without changing its state.
@@ -311,8 +326,15 @@ func (s *Store) flag(ctx context.Context, outTradeNo string, f Flag) error {
 		f.Key = f.Reason
 	}
 	f.At = dbTime(f.At)
-	_, err := s.orders.UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: outTradeNo}, {Key: "flags.key", Value: bson.D{{Key: "$ne", Value: f.Key}}}},
+	o, err := s.Get(ctx, outTradeNo)
+	if err != nil {
+		return fmt.Errorf("orders flag: %w", err)
+	}
+	if slices.ContainsFunc(o.Flags, func(g Flag) bool { return g.Key == f.Key }) {
+		return nil
+	}
+	_, err = s.orders.UpdateOne(ctx,
+		s.filter(outTradeNo, bson.E{Key: "flags.key", Value: bson.D{{Key: "$ne", Value: f.Key}}}),
 		bson.D{
 			{Key: "$set", Value: bson.D{{Key: "flagged", Value: true}, {Key: "updatedAt", Value: f.At}}},
 			{Key: "$push", Value: bson.D{{Key: "flags", Value: f}}},

@@ -31,6 +31,9 @@ type books struct {
 	db *mongo.Database
 }
 
+// fullFilters makes open's stores write with MongoDB's filters (TestFullFilters).
+var fullFilters bool
+
 func open(t *testing.T) books {
 	t.Helper()
 	db := dbtest.Database(t)
@@ -38,7 +41,35 @@ func open(t *testing.T) books {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if fullFilters {
+		orders.UseFullFilters(s)
+	}
 	return books{s, db}
+}
+
+// On FerretDB the stores filter writes on _id alone (store.go); the conditions they add on
+// MongoDB must hold the same rules. Run the transition tests again with them.
+func TestFullFilters(t *testing.T) {
+	fullFilters = true
+	defer func() { fullFilters = false }()
+	for name, test := range map[string]func(*testing.T){
+		"PrepayAndClose":            TestPrepayAndClose,
+		"ApplyPayment":              TestApplyPayment,
+		"ApplyPaymentMismatch":      TestApplyPaymentMismatchFlagged,
+		"LatePayment":               TestLatePaymentForClosedOrder,
+		"ConcurrentPayments":        TestConcurrentPaymentsOneTransition,
+		"AfterPayment":              TestAfterPayment,
+		"Shipment":                  TestShipment,
+		"Events":                    TestEvents,
+		"RefundLifecycle":           TestRefundLifecycle,
+		"RefundRequestChecks":       TestRefundRequestChecks,
+		"RefundsRacingPastPaid":     TestRefundsRacingPastPaid,
+		"RefundSettlementsRace":     TestRefundSettlementsRace,
+		"RefundHalfDoneIsCompleted": TestRefundHalfDoneIsCompleted,
+		"RefundResultChecks":        TestRefundResultChecks,
+	} {
+		t.Run(name, test)
+	}
 }
 
 func (b books) raw(t *testing.T, coll, id string) bson.M {
@@ -398,14 +429,14 @@ func TestAfterPayment(t *testing.T) {
 func TestShipment(t *testing.T) {
 	b := open(t)
 	o := b.newOrder(t, "oA", 100)
-	if err := b.SetShipment(ctx, o.OutTradeNo, orders.Shipment{State: orders.ShipFailed, LastError: "x"}, t0); !errors.Is(err, orders.ErrState) {
+	if _, err := b.SetShipment(ctx, o.OutTradeNo, orders.Shipment{State: orders.ShipFailed, LastError: "x"}, t0); !errors.Is(err, orders.ErrState) {
 		t.Fatalf("ship an unpaid order: %v", err)
 	}
 	p := b.paidOrder(t, 100)
-	if err := b.SetShipment(ctx, p.OutTradeNo, orders.Shipment{State: orders.ShipFailed, LastError: "10060001"}, t0); err != nil {
+	if _, err := b.SetShipment(ctx, p.OutTradeNo, orders.Shipment{State: orders.ShipFailed, LastError: "10060001"}, t0); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.SetShipment(ctx, p.OutTradeNo, orders.Shipment{State: orders.ShipUploaded, LogisticsType: 3, ItemDesc: "coins"}, t0); err != nil {
+	if _, err := b.SetShipment(ctx, p.OutTradeNo, orders.Shipment{State: orders.ShipUploaded, LogisticsType: 3, ItemDesc: "coins"}, t0); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := b.Get(ctx, p.OutTradeNo)

@@ -126,20 +126,24 @@ func (s *Store) applyPayment(ctx context.Context, m Merchant, t PaidTransaction,
 	}
 	claim := newClaim(o.OutTradeNo, now)
 	var after Order
-	err = s.orders.FindOneAndUpdate(ctx,
-		bson.D{{Key: "_id", Value: o.OutTradeNo}, {Key: "state", Value: StateCreated}, {Key: "amount", Value: t.Total}},
-		bson.D{{Key: "$set", Value: bson.D{
-			{Key: "state", Value: StatePaid},
-			{Key: "transactionId", Value: t.TransactionID},
-			{Key: "paidAt", Value: paidAt},
-			{Key: "payerTotal", Value: t.PayerTotal},
-			{Key: "refundable", Value: t.Total},
-			{Key: "afterPay.claim", Value: claim.token},
-			{Key: "afterPay.claimedUntil", Value: claim.until},
-			{Key: "updatedAt", Value: now},
-		}}, {Key: "$inc", Value: bson.D{{Key: "afterPay.runs", Value: 1}}}},
-		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&after)
+	err = mongo.ErrNoDocuments // an order no longer CREATED is handled below as a lost race
+	if o.State == StateCreated {
+		err = s.orders.FindOneAndUpdate(ctx,
+			s.filter(o.OutTradeNo, bson.E{Key: "state", Value: StateCreated}, bson.E{Key: "amount", Value: t.Total}),
+			bson.D{{Key: "$set", Value: bson.D{
+				{Key: "state", Value: StatePaid},
+				{Key: "transactionId", Value: t.TransactionID},
+				{Key: "paidAt", Value: paidAt},
+				{Key: "payerTotal", Value: t.PayerTotal},
+				{Key: "refundable", Value: t.Total},
+				{Key: "afterPay.claim", Value: claim.token},
+				{Key: "afterPay.claimedUntil", Value: claim.until},
+				{Key: "updatedAt", Value: now},
+			}}, {Key: "$inc", Value: bson.D{{Key: "afterPay.runs", Value: 1}}}},
+			options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&after)
+	}
 	if err == nil {
+		claim.order = after
 		return PayResult{Outcome: Applied, Order: after, Claim: claim}, nil
 	}
 	if !errors.Is(err, mongo.ErrNoDocuments) {
@@ -173,6 +177,7 @@ type Claim struct {
 	OutTradeNo string
 	token      string
 	until      time.Time
+	order      Order // as read when claimed, for the hooks
 }
 
 func newClaim(outTradeNo string, now time.Time) *Claim {
@@ -193,17 +198,23 @@ func (s *Store) ClaimAfterPayment(ctx context.Context, outTradeNo string, now ti
 
 func (s *Store) claimAfterPayment(ctx context.Context, outTradeNo string, now time.Time) (*Claim, error) {
 	now = dbTime(now)
+	o, err := s.Get(ctx, outTradeNo)
+	if err != nil {
+		return nil, fmt.Errorf("orders claim after-payment: %w", err)
+	}
+	if !o.State.Paid() || !o.AfterPay.DoneAt.IsZero() || o.AfterPay.ClaimedUntil.After(now) {
+		return nil, nil
+	}
 	c := newClaim(outTradeNo, now)
 	res, err := s.orders.UpdateOne(ctx,
-		bson.D{
-			{Key: "_id", Value: outTradeNo},
-			{Key: "state", Value: bson.D{{Key: "$in", Value: paidStates}}},
-			{Key: "afterPay.doneAt", Value: bson.D{{Key: "$exists", Value: false}}},
-			{Key: "$or", Value: bson.A{
+		s.filter(outTradeNo,
+			bson.E{Key: "state", Value: bson.D{{Key: "$in", Value: paidStates}}},
+			bson.E{Key: "afterPay.doneAt", Value: bson.D{{Key: "$exists", Value: false}}},
+			bson.E{Key: "$or", Value: bson.A{
 				bson.D{{Key: "afterPay.claimedUntil", Value: bson.D{{Key: "$exists", Value: false}}}},
-				bson.D{{Key: "afterPay.claimedUntil", Value: bson.D{{Key: "$lt", Value: now}}}},
+				bson.D{{Key: "afterPay.claimedUntil", Value: bson.D{{Key: "$lte", Value: now}}}},
 			}},
-		},
+		),
 		bson.D{
 			{Key: "$set", Value: bson.D{{Key: "afterPay.claim", Value: c.token}, {Key: "afterPay.claimedUntil", Value: c.until}}},
 			{Key: "$inc", Value: bson.D{{Key: "afterPay.runs", Value: 1}}},
@@ -214,5 +225,6 @@ func (s *Store) claimAfterPayment(ctx context.Context, outTradeNo string, now ti
 	if res.MatchedCount == 0 {
 		return nil, nil
 	}
+	c.order = o
 	return c, nil
 }

@@ -158,25 +158,6 @@ func (s *Store) resume(ctx context.Context, r Refund, req RefundRequest) (Refund
 // enough left, order not paid) the refund becomes FAILED and the error says why.
 func (s *Store) hold(ctx context.Context, r Refund, now time.Time) error {
 	for attempt := 0; ; attempt++ {
-		res, err := s.orders.UpdateOne(ctx,
-			bson.D{
-				{Key: "_id", Value: r.OutTradeNo},
-				{Key: "state", Value: bson.D{{Key: "$in", Value: []State{StatePaid, StatePartiallyRefunded}}}},
-				{Key: "refundable", Value: bson.D{{Key: "$gte", Value: r.Amount}}},
-				{Key: "refundHolds", Value: bson.D{{Key: "$ne", Value: r.OutRefundNo}}},
-				{Key: "refundsSettled", Value: bson.D{{Key: "$ne", Value: r.OutRefundNo}}},
-			},
-			bson.D{
-				{Key: "$inc", Value: bson.D{{Key: "refundable", Value: -r.Amount}, {Key: "refunding", Value: r.Amount}}},
-				{Key: "$push", Value: bson.D{{Key: "refundHolds", Value: r.OutRefundNo}}},
-				{Key: "$set", Value: bson.D{{Key: "updatedAt", Value: now}}},
-			})
-		if err != nil {
-			return fmt.Errorf("orders hold refund %s: %w", r.OutRefundNo, err)
-		}
-		if res.MatchedCount == 1 {
-			return nil
-		}
 		o, err := s.Get(ctx, r.OutTradeNo)
 		if err != nil {
 			return fmt.Errorf("orders hold refund: %w", err)
@@ -190,15 +171,36 @@ func (s *Store) hold(ctx context.Context, r Refund, now time.Time) error {
 			why = fmt.Errorf("order is %s: %w", o.State, ErrState)
 		case o.Refundable < r.Amount:
 			why = fmt.Errorf("%d fen asked, %d refundable: %w", r.Amount, o.Refundable, ErrNotEnough)
-		case attempt < 5:
-			continue // the order changed between the update and the read; try again
-		default:
+		}
+		if why != nil {
+			if _, ferr := s.failRefund(ctx, r.OutRefundNo, why.Error(), now); ferr != nil {
+				return fmt.Errorf("orders hold refund %s: %w (and marking it failed: %v)", r.OutRefundNo, why, ferr)
+			}
+			return fmt.Errorf("orders hold refund %s: %w", r.OutRefundNo, why)
+		}
+		res, err := s.orders.UpdateOne(ctx,
+			s.filter(r.OutTradeNo,
+				bson.E{Key: "state", Value: bson.D{{Key: "$in", Value: []State{StatePaid, StatePartiallyRefunded}}}},
+				bson.E{Key: "refundable", Value: bson.D{{Key: "$gte", Value: r.Amount}}},
+				bson.E{Key: "refundHolds", Value: bson.D{{Key: "$ne", Value: r.OutRefundNo}}},
+				bson.E{Key: "refundsSettled", Value: bson.D{{Key: "$ne", Value: r.OutRefundNo}}},
+			),
+			bson.D{
+				{Key: "$inc", Value: bson.D{{Key: "refundable", Value: -r.Amount}, {Key: "refunding", Value: r.Amount}}},
+				{Key: "$push", Value: bson.D{{Key: "refundHolds", Value: r.OutRefundNo}}},
+				{Key: "$set", Value: bson.D{{Key: "updatedAt", Value: now}}},
+			})
+		if err != nil {
+			return fmt.Errorf("orders hold refund %s: %w", r.OutRefundNo, err)
+		}
+		if res.MatchedCount == 1 {
+			return nil
+		}
+		if attempt >= 5 {
 			return fmt.Errorf("orders hold refund %s: order keeps changing", r.OutRefundNo)
 		}
-		if _, ferr := s.failRefund(ctx, r.OutRefundNo, why.Error(), now); ferr != nil {
-			return fmt.Errorf("orders hold refund %s: %w (and marking it failed: %v)", r.OutRefundNo, why, ferr)
-		}
-		return fmt.Errorf("orders hold refund %s: %w", r.OutRefundNo, why)
+		// The order changed between the read and the update (MongoDB without the lock's
+		// protection); read it again.
 	}
 }
 
@@ -418,13 +420,17 @@ func (s *Store) adoptRefund(ctx context.Context, res RefundResult, now time.Time
 // moveRefund sets fields of a refund whose state is in from, and returns the refund as it is
 // after the attempt and whether this call's update matched.
 func (s *Store) moveRefund(ctx context.Context, outRefundNo string, from []RefundState, set bson.D) (Refund, bool, error) {
-	var r Refund
-	err := s.refunds.FindOneAndUpdate(ctx,
-		bson.D{{Key: "_id", Value: outRefundNo}, {Key: "state", Value: bson.D{{Key: "$in", Value: from}}}},
+	r, err := s.GetRefund(ctx, outRefundNo)
+	if err != nil || !slices.Contains(from, r.State) {
+		return r, false, err
+	}
+	var after Refund
+	err = s.refunds.FindOneAndUpdate(ctx,
+		s.filter(outRefundNo, bson.E{Key: "state", Value: bson.D{{Key: "$in", Value: from}}}),
 		bson.D{{Key: "$set", Value: set}},
-		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&r)
+		options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&after)
 	if err == nil {
-		return r, true, nil
+		return after, true, nil
 	}
 	if !errors.Is(err, mongo.ErrNoDocuments) {
 		return r, false, fmt.Errorf("move refund %s: %w", outRefundNo, err)
@@ -460,8 +466,7 @@ func (s *Store) settle(ctx context.Context, r Refund, now time.Time) (bool, erro
 		if refunded >= o.Amount {
 			state = StateRefunded
 		}
-		filter := bson.D{
-			{Key: "_id", Value: o.OutTradeNo},
+		cond := []bson.E{
 			{Key: "state", Value: bson.D{{Key: "$in", Value: paidStates}}},
 			{Key: "refunded", Value: o.Refunded},
 			{Key: "refundsSettled", Value: bson.D{{Key: "$ne", Value: r.OutRefundNo}}},
@@ -472,15 +477,15 @@ func (s *Store) settle(ctx context.Context, r Refund, now time.Time) (bool, erro
 			{Key: "$push", Value: bson.D{{Key: "refundsSettled", Value: r.OutRefundNo}}},
 		}
 		if held {
-			filter = append(filter, bson.E{Key: "refundHolds", Value: r.OutRefundNo})
+			cond = append(cond, bson.E{Key: "refundHolds", Value: r.OutRefundNo})
 			inc = append(inc, bson.E{Key: "refunding", Value: -r.Amount})
 			update = append(update, bson.E{Key: "$pull", Value: bson.D{{Key: "refundHolds", Value: r.OutRefundNo}}})
 		} else {
-			filter = append(filter, bson.E{Key: "refundHolds", Value: bson.D{{Key: "$ne", Value: r.OutRefundNo}}})
+			cond = append(cond, bson.E{Key: "refundHolds", Value: bson.D{{Key: "$ne", Value: r.OutRefundNo}}})
 			inc = append(inc, bson.E{Key: "refundable", Value: -r.Amount})
 		}
 		update = append(update, bson.E{Key: "$inc", Value: inc})
-		res, err := s.orders.UpdateOne(ctx, filter, update)
+		res, err := s.orders.UpdateOne(ctx, s.filter(o.OutTradeNo, cond...), update)
 		if err != nil {
 			return false, fmt.Errorf("orders settle refund %s: %w", r.OutRefundNo, err)
 		}
@@ -499,8 +504,15 @@ func (s *Store) settle(ctx context.Context, r Refund, now time.Time) (bool, erro
 
 // release gives a held refund amount back to refundable, once, and reports whether it did.
 func (s *Store) release(ctx context.Context, r Refund, now time.Time) (bool, error) {
+	o, err := s.Get(ctx, r.OutTradeNo)
+	if err != nil {
+		return false, fmt.Errorf("orders release refund: %w", err)
+	}
+	if !slices.Contains(o.RefundHolds, r.OutRefundNo) {
+		return false, nil
+	}
 	res, err := s.orders.UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: r.OutTradeNo}, {Key: "refundHolds", Value: r.OutRefundNo}},
+		s.filter(r.OutTradeNo, bson.E{Key: "refundHolds", Value: r.OutRefundNo}),
 		bson.D{
 			{Key: "$inc", Value: bson.D{{Key: "refunding", Value: -r.Amount}, {Key: "refundable", Value: r.Amount}}},
 			{Key: "$pull", Value: bson.D{{Key: "refundHolds", Value: r.OutRefundNo}}},
@@ -513,8 +525,15 @@ func (s *Store) release(ctx context.Context, r Refund, now time.Time) (bool, err
 }
 
 func (s *Store) flagRefund(ctx context.Context, outRefundNo string, f Flag) error {
-	_, err := s.refunds.UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: outRefundNo}, {Key: "flags.key", Value: bson.D{{Key: "$ne", Value: f.Key}}}},
+	r, err := s.GetRefund(ctx, outRefundNo)
+	if err != nil {
+		return fmt.Errorf("orders flag refund: %w", err)
+	}
+	if slices.ContainsFunc(r.Flags, func(g Flag) bool { return g.Key == f.Key }) {
+		return nil
+	}
+	_, err = s.refunds.UpdateOne(ctx,
+		s.filter(outRefundNo, bson.E{Key: "flags.key", Value: bson.D{{Key: "$ne", Value: f.Key}}}),
 		bson.D{
 			{Key: "$set", Value: bson.D{{Key: "flagged", Value: true}, {Key: "updatedAt", Value: f.At}}},
 			{Key: "$push", Value: bson.D{{Key: "flags", Value: f}}},

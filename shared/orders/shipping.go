@@ -59,10 +59,7 @@ func (s *Store) Ship(ctx context.Context, sh Shipper, mchID string, o Order, req
 	if upErr != nil {
 		rec = Shipment{State: ShipFailed, LastError: upErr.Error()}
 	}
-	if err := s.SetShipment(ctx, o.OutTradeNo, rec, now); err != nil {
-		return o, errors.Join(upErr, err)
-	}
-	got, err := s.Get(ctx, o.OutTradeNo)
+	got, err := s.SetShipment(ctx, o.OutTradeNo, rec, now)
 	if err != nil {
 		return o, errors.Join(upErr, err)
 	}
