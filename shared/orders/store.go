@@ -35,7 +35,7 @@ type Store struct {
 	orders   *mongo.Collection
 	refunds  *mongo.Collection
 	events   *mongo.Collection
-	locks    *mongo.Collection
+	locks    *store.Locks
 	// narrow says that conditional writes filter on _id alone (FerretDB; see filter).
 	narrow bool
 }
@@ -47,7 +47,7 @@ func Open(ctx context.Context, db *mongo.Database) (*Store, error) {
 		orders:   db.Collection(OrdersCollection),
 		refunds:  db.Collection(RefundsCollection),
 		events:   db.Collection(EventsCollection),
-		locks:    db.Collection(LocksCollection),
+		locks:    store.NewLocks(db.Collection(LocksCollection)),
 	}
 	idx := func(name string, unique bool, keys ...string) mongo.IndexModel {
 		d := bson.D{}
@@ -86,13 +86,8 @@ func Open(ctx context.Context, db *mongo.Database) (*Store, error) {
 		{s.products, []mongo.IndexModel{idx("active", false, "active")}},
 	}
 	for _, e := range ensure {
-		// One index per call: FerretDB v1 drops the connection (a panic inside it) when one
-		// createIndexes names two or more indexes that all exist already, which is what every
-		// process after the first would send.
-		for _, m := range e.models {
-			if err := store.EnsureIndexes(ctx, e.c, m); err != nil {
-				return nil, fmt.Errorf("orders open: %w", err)
-			}
+		if err := store.EnsureIndexes(ctx, e.c, e.models...); err != nil {
+			return nil, fmt.Errorf("orders open: %w", err)
 		}
 	}
 	narrow, err := isFerretDB(ctx, db)

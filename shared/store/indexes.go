@@ -50,13 +50,11 @@ func EnsureIndexes(ctx context.Context, coll *mongo.Collection, models ...mongo.
 		return nil
 	}
 
-	_, err = coll.Indexes().CreateMany(ctx, models)
-	if isNotImplemented(err) {
-		// One model the server cannot build fails the whole command; build them one by one,
-		// giving up only the TTL option where that is what the server lacks.
-		err = createEach(ctx, coll, models)
-	}
-	if err != nil {
+	// One index per createIndexes command: FerretDB v1 panics (and drops the connection) when one
+	// command names two or more indexes that all exist already, which is what every process
+	// after the first would send. One by one also lets a TTL index the server cannot build fall
+	// back alone. It costs a round trip per index, once per process.
+	if err := createEach(ctx, coll, models); err != nil {
 		return fmt.Errorf("ensure indexes on %s: %w", coll.Name(), err)
 	}
 	ensured.Store(key, struct{}{})

@@ -424,3 +424,30 @@ func TestEnsureIndexesRefusesModelWithoutKeys(t *testing.T) {
 		t.Fatal("want an error")
 	}
 }
+
+// A second process ensuring the same several indexes (each already there) must not break the
+// connection: FerretDB v1 panics on one createIndexes naming several existing indexes.
+func TestEnsureIndexesAgainInAnotherProcess(t *testing.T) {
+	ctx := context.Background()
+	uri, name := dbtest.New(t)
+	models := []mongo.IndexModel{
+		{Keys: bson.D{{Key: "a", Value: 1}}, Options: options.Index().SetName("a")},
+		{Keys: bson.D{{Key: "b", Value: 1}}, Options: options.Index().SetName("b")},
+		{Keys: bson.D{{Key: "c", Value: 1}}, Options: options.Index().SetName("c").SetUnique(true)},
+	}
+	for i := range 2 {
+		// A new client per round: the per-process memo is keyed by client, like a new instance.
+		client, err := mongo.Connect(options.Client().ApplyURI(uri))
+		if err != nil {
+			t.Fatal(err)
+		}
+		coll := client.Database(name).Collection("things")
+		if err := store.EnsureIndexes(ctx, coll, models...); err != nil {
+			t.Fatalf("round %d: %v", i, err)
+		}
+		if _, err := coll.InsertOne(ctx, bson.D{{Key: "c", Value: i}}); err != nil {
+			t.Fatalf("round %d: the connection broke: %v", i, err)
+		}
+		client.Disconnect(ctx)
+	}
+}

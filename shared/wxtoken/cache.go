@@ -18,6 +18,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/wxfn/wxfn/shared/store"
 )
 
 // Collection is where tokens and leases live.
@@ -31,14 +33,12 @@ const (
 	opTimeout       = 5 * time.Second
 )
 
-// tokenDoc is one cached value with its lease.
+// tokenDoc is one cached value.
 type tokenDoc struct {
-	ID          string    `bson:"_id"`
-	Value       string    `bson:"value,omitempty"`
-	ExpiresAt   time.Time `bson:"expiresAt,omitempty"`
-	LeaseHolder string    `bson:"leaseHolder,omitempty"`
-	LeaseUntil  time.Time `bson:"leaseUntil,omitempty"`
-	UpdatedAt   time.Time `bson:"updatedAt,omitempty"`
+	ID        string    `bson:"_id"`
+	Value     string    `bson:"value,omitempty"`
+	ExpiresAt time.Time `bson:"expiresAt,omitempty"`
+	UpdatedAt time.Time `bson:"updatedAt,omitempty"`
 }
 
 // DB returns the database lazily; the cache is built before anything connects.
@@ -101,28 +101,27 @@ func (c *Cache) GetContext(ctx context.Context, key string) any {
 		slog.WarnContext(ctx, "token cache unavailable; fetching without it", "key", key, "err", err)
 		return nil
 	}
+	locks := c.locks(coll)
 	for {
-		doc, err := c.find(ctx, coll, key)
-		if err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
+		if v, ok, err := c.live(ctx, coll, key); err != nil {
 			slog.WarnContext(ctx, "token cache read failed; fetching without it", "key", key, "err", err)
 			return nil
+		} else if ok {
+			return v
 		}
-		now := c.now()
-		if doc.Value != "" && doc.ExpiresAt.After(now) {
-			c.memSet(key, doc.Value, doc.ExpiresAt)
-			return doc.Value
+		won, err := locks.Acquire(ctx, leaseKey(key), c.holder)
+		if err != nil {
+			slog.WarnContext(ctx, "token lease failed; fetching without it", "key", key, "err", err)
+			return nil
 		}
-		if doc.LeaseUntil.Before(now) || doc.LeaseHolder == c.holder {
-			won, err := c.acquire(ctx, coll, key, now)
-			if err != nil {
-				slog.WarnContext(ctx, "token lease failed; fetching without it", "key", key, "err", err)
-				return nil
+		if won {
+			// Look again under the lease: the previous holder may have stored the value and
+			// released between our read and our insert.
+			if v, ok, err := c.live(ctx, coll, key); err == nil && ok {
+				locks.Release(ctx, leaseKey(key), c.holder)
+				return v
 			}
-			if won {
-				return nil
-			}
-			// Someone else won, or stored a fresh value in between: look again.
-			continue
+			return nil
 		}
 		select {
 		case <-ctx.Done():
@@ -133,39 +132,31 @@ func (c *Cache) GetContext(ctx context.Context, key string) any {
 	}
 }
 
-// acquire takes the lease on key if nobody holds a live one and the value is not live. The
-// upsert inserts the document when there is none; when a live lease or value exists the filter
-// does not match, the upsert tries to insert a second document with the same _id, and the
-// duplicate-key error means "not ours".
-func (c *Cache) acquire(ctx context.Context, coll *mongo.Collection, key string, now time.Time) (bool, error) {
-	filter := bson.D{
-		{Key: "_id", Value: key},
-		{Key: "$and", Value: bson.A{
-			bson.D{{Key: "$or", Value: bson.A{
-				bson.D{{Key: "leaseUntil", Value: bson.D{{Key: "$exists", Value: false}}}},
-				bson.D{{Key: "leaseUntil", Value: bson.D{{Key: "$lt", Value: now}}}},
-				bson.D{{Key: "leaseHolder", Value: c.holder}},
-			}}},
-			bson.D{{Key: "$or", Value: bson.A{
-				bson.D{{Key: "expiresAt", Value: bson.D{{Key: "$exists", Value: false}}}},
-				bson.D{{Key: "expiresAt", Value: bson.D{{Key: "$lte", Value: now}}}},
-			}}},
-		}},
-	}
-	update := bson.D{{Key: "$set", Value: bson.D{
-		{Key: "leaseHolder", Value: c.holder},
-		{Key: "leaseUntil", Value: now.Add(c.leaseTTL)},
-	}}}
-	opCtx, cancel := context.WithTimeout(ctx, opTimeout)
-	defer cancel()
-	res, err := coll.UpdateOne(opCtx, filter, update, options.UpdateOne().SetUpsert(true))
-	if mongo.IsDuplicateKeyError(err) {
-		return false, nil
+// live reads the value for key and reports whether it is still valid.
+func (c *Cache) live(ctx context.Context, coll *mongo.Collection, key string) (string, bool, error) {
+	doc, err := c.find(ctx, coll, key)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return "", false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("wxtoken acquire %s: %w", key, err)
+		return "", false, err
 	}
-	return res.MatchedCount+res.UpsertedCount > 0, nil
+	if doc.Value != "" && doc.ExpiresAt.After(c.now()) {
+		c.memSet(key, doc.Value, doc.ExpiresAt)
+		return doc.Value, true, nil
+	}
+	return "", false, nil
+}
+
+// The lease is a store lock: FerretDB makes only unique inserts and deletes atomic, not
+// conditional updates, so a lease taken with an update could be won twice. Its document lives
+// in the tokens collection beside the value it guards.
+func leaseKey(key string) string { return "lease:" + key }
+
+func (c *Cache) locks(coll *mongo.Collection) *store.Locks {
+	l := store.NewLocks(coll)
+	l.TTL = c.leaseTTL
+	return l
 }
 
 // Set implements cache.Cache: it stores the value and releases the lease.
@@ -190,11 +181,11 @@ func (c *Cache) SetContext(ctx context.Context, key string, val any, timeout tim
 	}
 	_, err = coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: key}}, bson.D{
 		{Key: "$set", Value: bson.D{{Key: "value", Value: s}, {Key: "expiresAt", Value: exp}, {Key: "updatedAt", Value: c.now()}}},
-		{Key: "$unset", Value: bson.D{{Key: "leaseHolder", Value: ""}, {Key: "leaseUntil", Value: ""}}},
 	}, options.UpdateOne().SetUpsert(true))
 	if err != nil {
 		return fmt.Errorf("wxtoken set %s: %w", key, err)
 	}
+	c.locks(coll).Release(ctx, leaseKey(key), c.holder)
 	return nil
 }
 

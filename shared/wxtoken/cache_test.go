@@ -212,3 +212,39 @@ func TestSetRefusesNonString(t *testing.T) {
 		t.Fatal("a []byte value was accepted; the SDK would panic on it")
 	}
 }
+
+// When the stored token expires, the instances that find it expired at the same moment still
+// make one refresh between them. (FerretDB does not make conditional updates atomic, which is
+// why the lease is an insert-only lock; this test fails with an update-based lease.)
+func TestConcurrentRefreshAfterExpiryMakesOneCall(t *testing.T) {
+	emu.Reset()
+	db := dbtest.Database(t)
+	first := wechat.NewMiniProgram(miniCfg(), wxtoken.New(fixed(db)))
+	if _, err := first.AccessToken(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	later := func() time.Time { return time.Now().Add(3 * time.Hour) } // past the token's expiry
+	const instances = 24
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	errs := make([]error, instances)
+	for i := range instances {
+		mp := wechat.NewMiniProgram(miniCfg(), wxtoken.New(fixed(db), wxtoken.WithClock(later)))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, errs[i] = mp.AccessToken(context.Background())
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("instance %d: %v", i, err)
+		}
+	}
+	if n := emu.CallCount("/cgi-bin/stable_token"); n != 2 {
+		t.Fatalf("stable_token calls = %d, want 2 (the first fetch and one refresh)", n)
+	}
+}
