@@ -24,6 +24,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 )
 
 func main() {
@@ -40,7 +41,7 @@ func main() {
 	case "sign":
 		fs := flag.NewFlagSet("sign", flag.ExitOnError)
 		var o signOptions
-		fs.StringVar(&o.envFile, "env", ".wxfn/dev.env", "the running stack's settings (for WXFN_DEV_URL)")
+		fs.StringVar(&o.envFile, "env", devEnvFile(), "the running stack's settings (for WXFN_DEV_URL)")
 		fs.StringVar(&o.stack, "stack", "", "the running stack's URL (overrides -env)")
 		fs.StringVar(&o.order, "order", "", "fill a transaction from this out_trade_no (paid in the emulator)")
 		fs.StringVar(&o.refund, "refund", "", "fill a refund notice from this out_refund_no (known to the emulator)")
@@ -64,4 +65,13 @@ func main() {
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: wxfn-events samples [-dir DIR]\n       wxfn-events sign [-env FILE | -stack URL] [-order NO] [-refund NO] [-keep-id] [-tamper] [-o FILE] SAMPLE.json")
 	os.Exit(2)
+}
+
+// devEnvFile is where `make dev` writes its settings: under WXFN_DATA, as the Makefile and the
+// stack agree, or .wxfn.
+func devEnvFile() string {
+	if d := os.Getenv("WXFN_DATA"); d != "" {
+		return filepath.Join(d, "dev.env")
+	}
+	return filepath.Join(".wxfn", "dev.env")
 }

@@ -7,6 +7,7 @@
 //	{{session_token}}  a session token from logging in with a fresh code through the gateway
 //	{{openid}}         the openid of that session (the same user)
 //	{{admin_key}}      the sandbox admin key
+//	{{out_trade_no}}   an unpaid order of that user, created through payorder
 //	{{paid_out_trade_no}}  an order of that user, created through payorder and paid in the emulator
 //	{{out_refund_no}}  a refund of such an order, created through the refund function
 //	{{today}}          today's date in Asia/Shanghai (YYYY-MM-DD)
@@ -73,20 +74,23 @@ func fill(event []byte, env map[string]string) ([]byte, error) {
 	var session map[string]any
 	var login func() (map[string]any, error)
 	adminKey, _, _ := strings.Cut(env["ADMIN_KEYS"], ",")
-	var paidNo string
-	paidOrder := func() (string, error) {
-		if paidNo != "" {
-			return paidNo, nil
-		}
+	newOrder := func() (string, error) {
 		sess, err := login()
 		if err != nil {
 			return "", err
 		}
 		order, err := post(gw+"/payorder/", str(sess, "token"), `{"items":[{"sku":"tea-oolong-250g","qty":1}]}`)
+		return str(order, "outTradeNo"), err
+	}
+	var paidNo string
+	paidOrder := func() (string, error) {
+		if paidNo != "" {
+			return paidNo, nil
+		}
+		no, err := newOrder()
 		if err != nil {
 			return "", err
 		}
-		no := str(order, "outTradeNo")
 		if _, err := post(gw+"/_emu/pay/orders/"+no+"/pay", "", `{}`); err != nil {
 			return "", err
 		}
@@ -134,6 +138,7 @@ func fill(event []byte, env map[string]string) ([]byte, error) {
 			return str(r, "outRefundNo"), err
 		}},
 		{"{{paid_out_trade_no}}", paidOrder},
+		{"{{out_trade_no}}", newOrder},
 		{"{{today}}", func() (string, error) {
 			return time.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01-02"), nil
 		}},
