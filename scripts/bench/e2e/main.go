@@ -6,7 +6,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -16,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,19 +32,85 @@ type scenario struct {
 	want int
 }
 
+// basket is what the payment scenarios order: two lines of virtual goods.
+const basket = `{"items":[{"sku":"vip-month","qty":1},{"sku":"coins-100","qty":2}]}`
+
 var scenarios = []scenario{
 	{name: "login POST /", want: 200, prepare: func(s *devstack.Stack) (*http.Request, error) {
 		c, err := s.Emulator.MintCode(emulator.CodeRequest{})
 		if err != nil {
 			return nil, err
 		}
-		body, _ := json.Marshal(map[string]string{"code": c.Code})
-		req, err := http.NewRequest(http.MethodPost, s.URL+"/login/", bytes.NewReader(body))
-		if err == nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		return req, err
+		return jsonRequest(s.URL+"/login/", "", fmt.Sprintf(`{"code":%q}`, c.Code))
 	}},
+	{name: "payorder POST /", want: 201, prepare: func(s *devstack.Stack) (*http.Request, error) {
+		token, err := loginToken(s)
+		if err != nil {
+			return nil, err
+		}
+		return jsonRequest(s.URL+"/payorder/", token, basket)
+	}},
+	// A fresh order paid at the emulator without delivering the notification; the timed request
+	// is WeChat Pay's signed notification (valid for 5 minutes, so prepared just before the run).
+	{name: "paynotify POST /", want: 200, prepare: func(s *devstack.Stack) (*http.Request, error) {
+		token, err := loginToken(s)
+		if err != nil {
+			return nil, err
+		}
+		no, err := postJSON(s.URL+"/payorder/", token, basket, "outTradeNo")
+		if err != nil {
+			return nil, err
+		}
+		deliver := false
+		if _, err := s.Emulator.PayOrder(context.Background(), no, emulator.PayRequest{Deliver: &deliver}); err != nil {
+			return nil, err
+		}
+		n, err := s.Emulator.NotificationFor(no, emulator.NotifyOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return n.NewRequest(context.Background())
+	}},
+}
+
+// loginToken logs a fresh user in through the gateway and returns the session token.
+func loginToken(s *devstack.Stack) (string, error) {
+	c, err := s.Emulator.MintCode(emulator.CodeRequest{})
+	if err != nil {
+		return "", err
+	}
+	return postJSON(s.URL+"/login/", "", fmt.Sprintf(`{"code":%q}`, c.Code), "token")
+}
+
+func jsonRequest(url, token, body string) (*http.Request, error) {
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return req, nil
+}
+
+// postJSON sends body and returns one string field of the JSON answer.
+func postJSON(url, token, body, field string) (string, error) {
+	req, err := jsonRequest(url, token, body)
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode >= 300 {
+		return "", fmt.Errorf("%s: status %d (%v)", url, resp.StatusCode, err)
+	}
+	v, _ := out[field].(string)
+	return v, nil
 }
 
 func main() {
