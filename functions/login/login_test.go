@@ -3,13 +3,10 @@ package login_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -20,152 +17,51 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/wxfn/wxfn/functions/login"
-	"github.com/wxfn/wxfn/infra/dbtest"
 	"github.com/wxfn/wxfn/infra/emulator"
-	"github.com/wxfn/wxfn/shared/config"
-	"github.com/wxfn/wxfn/shared/deps"
-	"github.com/wxfn/wxfn/shared/runtime"
+	"github.com/wxfn/wxfn/infra/fntest"
 )
 
-var (
-	emu     *emulator.Emulator
-	emuBase string
-)
-
-func TestMain(m *testing.M) {
-	emu = emulator.New(emulator.Config{})
-	srv := httptest.NewServer(emu)
-	emuBase = srv.URL
-	defer srv.Close()
-	dbtest.Main(m)
-}
-
-const sessionSecret = "test-session-secret-0123456789-abcdef"
+func TestMain(m *testing.M) { fntest.Main(m) }
 
 // stack is one test's login function behind the real HTTP adapter, with its own database.
 type stack struct {
+	*fntest.Client
 	t   *testing.T
-	url string
 	db  *mongo.Database
 	env map[string]string
 }
 
 func newStack(t *testing.T, override map[string]string) *stack {
 	t.Helper()
-	uri, name := dbtest.New(t)
-	key := make([]byte, 32)
-	rand.Read(key)
-	env := map[string]string{
-		"MONGODB_URI":      uri,
-		"MONGODB_DATABASE": name,
-		"SESSION_SECRET":   sessionSecret,
-		"DATA_KEY":         base64.StdEncoding.EncodeToString(key),
-		"WX_APPID":         emulator.DefaultAppID,
-		"WX_SECRET":        emulator.DefaultAppSecret,
-		"WX_API_BASE":      emuBase + "/_emu/wx",
-	}
-	for k, v := range override {
-		if v == "" {
-			delete(env, k)
-		} else {
-			env[k] = v
-		}
-	}
-	d := deps.New(config.Map(env))
-	srv := httptest.NewServer(runtime.HTTPHandler(login.NewWithDeps(d)))
-	t.Cleanup(func() {
-		srv.Close()
-		d.Close(context.Background())
-	})
-	return &stack{t: t, url: srv.URL, db: dbtest.Database(t).Client().Database(name), env: env}
+	env := fntest.Env(t, override)
+	return &stack{Client: fntest.Serve(t, login.NewWithDeps(fntest.Deps(t, env))), t: t, db: fntest.DB(t, env), env: env}
 }
 
-type reply struct {
-	status int
-	body   map[string]any
-	raw    string
-	header http.Header
-}
+func (s *stack) users() []bson.M { return fntest.All[bson.M](s.t, s.db.Collection("users")) }
 
-func (s *stack) post(path, token string, body any) reply {
-	s.t.Helper()
-	var r io.Reader
-	switch b := body.(type) {
-	case string:
-		r = strings.NewReader(b)
-	case []byte:
-		r = bytes.NewReader(b)
-	default:
-		j, _ := json.Marshal(b)
-		r = bytes.NewReader(j)
-	}
-	req, _ := http.NewRequest(http.MethodPost, s.url+path, r)
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	out := reply{status: resp.StatusCode, raw: string(raw), header: resp.Header}
-	json.Unmarshal(raw, &out.body)
-	return out
-}
-
-func (r reply) errCode() string {
-	e, _ := r.body["error"].(map[string]any)
-	c, _ := e["code"].(string)
-	return c
-}
-
-func (s *stack) users() []bson.M {
-	s.t.Helper()
-	cur, err := s.db.Collection("users").Find(context.Background(), bson.D{})
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	var out []bson.M
-	if err := cur.All(context.Background(), &out); err != nil {
-		s.t.Fatal(err)
-	}
-	return out
-}
-
-func mint(t *testing.T, req emulator.CodeRequest) emulator.CodeResponse {
-	t.Helper()
-	c, err := emu.MintCode(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-func (s *stack) login(code string) reply {
-	return s.post("/", "", map[string]string{"code": code})
+func (s *stack) login(code string) fntest.Reply {
+	return s.Post("/", "", map[string]string{"code": code})
 }
 
 func TestLogin(t *testing.T) {
 	s := newStack(t, nil)
-	c := mint(t, emulator.CodeRequest{})
+	c := fntest.MintCode(t, emulator.CodeRequest{})
 	r := s.login(c.Code)
-	if r.status != 200 {
-		t.Fatalf("login: %d %s", r.status, r.raw)
+	if r.Status != 200 {
+		t.Fatalf("login: %d %s", r.Status, r.Raw)
 	}
-	if r.body["openid"] != c.OpenID || r.body["unionid"] != c.UnionID || r.body["isNew"] != true {
-		t.Fatalf("login body = %s, want openid %s unionid %s isNew", r.raw, c.OpenID, c.UnionID)
+	if r.Body["openid"] != c.OpenID || r.Body["unionid"] != c.UnionID || r.Body["isNew"] != true {
+		t.Fatalf("login body = %s, want openid %s unionid %s isNew", r.Raw, c.OpenID, c.UnionID)
 	}
-	if r.header.Get("x-request-id") == "" {
+	if r.Header.Get("x-request-id") == "" {
 		t.Error("no x-request-id header")
 	}
-	if strings.Contains(r.raw, c.SessionKey) {
+	if strings.Contains(r.Raw, c.SessionKey) {
 		t.Fatal("the response carries the session_key")
 	}
 	// The token is an HS256 JWT: sub openid, aud appid, expiry SESSION_TTL (default 168h).
 	claims := jwt.MapClaims{}
-	tok, err := jwt.ParseWithClaims(r.body["token"].(string), claims, func(*jwt.Token) (any, error) { return []byte(sessionSecret), nil })
+	tok, err := jwt.ParseWithClaims(r.Body["token"].(string), claims, func(*jwt.Token) (any, error) { return []byte(fntest.SessionSecret), nil })
 	if err != nil || tok.Method.Alg() != "HS256" {
 		t.Fatalf("token: %v", err)
 	}
@@ -179,7 +75,7 @@ func TestLogin(t *testing.T) {
 	if d := time.Until(exp.Time); d < 167*time.Hour || d > 169*time.Hour {
 		t.Errorf("token lives %v, want ~168h", d)
 	}
-	if got, _ := time.Parse(time.RFC3339, r.body["expiresAt"].(string)); !got.Equal(exp.Time) {
+	if got, _ := time.Parse(time.RFC3339, r.Body["expiresAt"].(string)); !got.Equal(exp.Time) {
 		t.Errorf("expiresAt %v != token exp %v", got, exp.Time)
 	}
 
@@ -194,10 +90,10 @@ func TestLogin(t *testing.T) {
 	}
 
 	// A second login of the same user is not new, and rotates the stored key.
-	c2 := mint(t, emulator.CodeRequest{OpenID: c.OpenID})
+	c2 := fntest.MintCode(t, emulator.CodeRequest{OpenID: c.OpenID})
 	r2 := s.login(c2.Code)
-	if r2.status != 200 || r2.body["isNew"] != false || r2.body["openid"] != c.OpenID {
-		t.Fatalf("second login: %d %s", r2.status, r2.raw)
+	if r2.Status != 200 || r2.Body["isNew"] != false || r2.Body["openid"] != c.OpenID {
+		t.Fatalf("second login: %d %s", r2.Status, r2.Raw)
 	}
 	if users := s.users(); len(users) != 1 || users[0]["sessionKey"] == stored {
 		t.Fatalf("after second login: %d users, key rotated: %v", len(users), users[0]["sessionKey"] != stored)
@@ -207,22 +103,22 @@ func TestLogin(t *testing.T) {
 func TestLoginWithoutUnionID(t *testing.T) {
 	s := newStack(t, nil)
 	none := ""
-	c := mint(t, emulator.CodeRequest{UnionID: &none})
+	c := fntest.MintCode(t, emulator.CodeRequest{UnionID: &none})
 	r := s.login(c.Code)
-	if r.status != 200 {
-		t.Fatalf("%d %s", r.status, r.raw)
+	if r.Status != 200 {
+		t.Fatalf("%d %s", r.Status, r.Raw)
 	}
-	if _, ok := r.body["unionid"]; ok {
-		t.Fatalf("unionid present for a user without one: %s", r.raw)
+	if _, ok := r.Body["unionid"]; ok {
+		t.Fatalf("unionid present for a user without one: %s", r.Raw)
 	}
 }
 
 // Every refused login answers a clear 4xx/5xx JSON error and writes nothing.
 func TestLoginRefusals(t *testing.T) {
 	s := newStack(t, nil)
-	used := mint(t, emulator.CodeRequest{})
-	if r := s.login(used.Code); r.status != 200 {
-		t.Fatalf("setup login: %d %s", r.status, r.raw)
+	used := fntest.MintCode(t, emulator.CodeRequest{})
+	if r := s.login(used.Code); r.Status != 200 {
+		t.Fatalf("setup login: %d %s", r.Status, r.Raw)
 	}
 	s.db.Collection("users").DeleteMany(context.Background(), bson.D{})
 
@@ -247,44 +143,27 @@ func TestLoginRefusals(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var body []byte
-			if str, ok := c.body.(string); ok {
-				body = []byte(str)
-			} else {
-				body, _ = json.Marshal(c.body)
-			}
-			req, _ := http.NewRequest(http.MethodPost, s.url+"/", bytes.NewReader(body))
-			req.Header.Set("Content-Type", "application/json")
+			var header []string
 			if c.ctype != "" {
-				req.Header.Set("Content-Type", c.ctype)
+				header = []string{"Content-Type", c.ctype}
 			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
+			got := fntest.NewClient(t, s.URL).Do(http.MethodPost, "/", "", c.body, header...)
+			if got.Status != c.status || got.ErrCode() != c.code {
+				t.Fatalf("got %d %s, want %d %s", got.Status, got.Raw, c.status, c.code)
 			}
-			raw, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			var got reply
-			json.Unmarshal(raw, &got.body)
-			if resp.StatusCode != c.status || got.errCode() != c.code {
-				t.Fatalf("got %d %s, want %d %s", resp.StatusCode, raw, c.status, c.code)
-			}
-			if msg, _ := got.body["error"].(map[string]any)["message"].(string); msg == "" {
-				t.Fatalf("no error message: %s", raw)
+			if got.ErrMessage() == "" {
+				t.Fatalf("no error message: %s", got.Raw)
 			}
 		})
 	}
 	if n := len(s.users()); n != 0 {
 		t.Fatalf("refused logins wrote %d users", n)
 	}
-	if r := s.post("/nope", "", `{}`); r.status != 404 || r.errCode() != "not_found" {
-		t.Fatalf("unknown route: %d %s", r.status, r.raw)
+	if r := s.Post("/nope", "", `{}`); r.Status != 404 || r.ErrCode() != "not_found" {
+		t.Fatalf("unknown route: %d %s", r.Status, r.Raw)
 	}
-	req, _ := http.NewRequest(http.MethodGet, s.url+"/", nil)
-	resp, _ := http.DefaultClient.Do(req)
-	resp.Body.Close()
-	if resp.StatusCode != 405 || resp.Header.Get("Allow") != "POST" {
-		t.Fatalf("GET /: %d Allow=%q", resp.StatusCode, resp.Header.Get("Allow"))
+	if r := s.Get("/", ""); r.Status != 405 || r.Header.Get("Allow") != "POST" {
+		t.Fatalf("GET /: %d Allow=%q", r.Status, r.Header.Get("Allow"))
 	}
 }
 
@@ -303,20 +182,20 @@ func TestLoginWeChatTrouble(t *testing.T) {
 	}
 	for _, f := range faults {
 		t.Run(f.name, func(t *testing.T) {
-			c := mint(t, emulator.CodeRequest{})
+			c := fntest.MintCode(t, emulator.CodeRequest{})
 			f.fault.Path, f.fault.Count = "/sns/jscode2session", 1
-			if err := emu.InjectFault(f.fault); err != nil {
+			if err := fntest.Emulator().InjectFault(f.fault); err != nil {
 				t.Fatal(err)
 			}
 			r := s.login(c.Code)
-			if r.status != 503 || r.errCode() != f.code || r.body["error"].(map[string]any)["retryable"] != true {
-				t.Fatalf("got %d %s, want 503 %s retryable", r.status, r.raw, f.code)
+			if r.Status != 503 || r.ErrCode() != f.code || !r.Retryable() {
+				t.Fatalf("got %d %s, want 503 %s retryable", r.Status, r.Raw, f.code)
 			}
 			if n := len(s.users()); n != 0 {
 				t.Fatalf("a failed login wrote %d users", n)
 			}
-			if r := s.login(c.Code); r.status != 200 {
-				t.Fatalf("retry after recovery: %d %s", r.status, r.raw)
+			if r := s.login(c.Code); r.Status != 200 {
+				t.Fatalf("retry after recovery: %d %s", r.Status, r.Raw)
 			}
 			s.db.Collection("users").DeleteMany(context.Background(), bson.D{})
 		})
@@ -326,33 +205,33 @@ func TestLoginWeChatTrouble(t *testing.T) {
 // With the database unreachable, login answers 503 before spending the code.
 func TestLoginDatabaseDown(t *testing.T) {
 	s := newStack(t, map[string]string{"MONGODB_URI": "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300&connectTimeoutMS=300"})
-	c := mint(t, emulator.CodeRequest{})
+	c := fntest.MintCode(t, emulator.CodeRequest{})
 	r := s.login(c.Code)
-	if r.status != 503 || r.errCode() != "database_unavailable" {
-		t.Fatalf("got %d %s", r.status, r.raw)
+	if r.Status != 503 || r.ErrCode() != "database_unavailable" {
+		t.Fatalf("got %d %s", r.Status, r.Raw)
 	}
 	// The code was not spent: a healthy stack can still use it.
-	if r := newStack(t, nil).login(c.Code); r.status != 200 {
-		t.Fatalf("code spent by the failed login: %d %s", r.status, r.raw)
+	if r := newStack(t, nil).login(c.Code); r.Status != 200 {
+		t.Fatalf("code spent by the failed login: %d %s", r.Status, r.Raw)
 	}
 }
 
 func TestLoginMisconfigured(t *testing.T) {
 	s := newStack(t, map[string]string{"WX_SECRET": ""})
-	c := mint(t, emulator.CodeRequest{})
+	c := fntest.MintCode(t, emulator.CodeRequest{})
 	r := s.login(c.Code)
-	if r.status != 500 || r.errCode() != "misconfigured" {
-		t.Fatalf("got %d %s", r.status, r.raw)
+	if r.Status != 500 || r.ErrCode() != "misconfigured" {
+		t.Fatalf("got %d %s", r.Status, r.Raw)
 	}
-	if strings.Contains(r.raw, "WX_SECRET") {
-		t.Fatalf("the response names the missing setting to the client: %s", r.raw)
+	if strings.Contains(r.Raw, "WX_SECRET") {
+		t.Fatalf("the response names the missing setting to the client: %s", r.Raw)
 	}
 }
 
 // The same code sent many times at once logs in exactly once.
 func TestLoginConcurrentSameCode(t *testing.T) {
 	s := newStack(t, nil)
-	c := mint(t, emulator.CodeRequest{})
+	c := fntest.MintCode(t, emulator.CodeRequest{})
 	const n = 8
 	statuses := make([]int, n)
 	var wg sync.WaitGroup
@@ -360,7 +239,7 @@ func TestLoginConcurrentSameCode(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			statuses[i] = s.login(c.Code).status
+			statuses[i] = s.login(c.Code).Status
 		}()
 	}
 	wg.Wait()
@@ -381,27 +260,27 @@ func TestLoginConcurrentSameCode(t *testing.T) {
 
 func (s *stack) loggedIn(t *testing.T) (token string, c emulator.CodeResponse) {
 	t.Helper()
-	c = mint(t, emulator.CodeRequest{})
+	c = fntest.MintCode(t, emulator.CodeRequest{})
 	r := s.login(c.Code)
-	if r.status != 200 {
-		t.Fatalf("login: %d %s", r.status, r.raw)
+	if r.Status != 200 {
+		t.Fatalf("login: %d %s", r.Status, r.Raw)
 	}
-	return r.body["token"].(string), c
+	return r.Body["token"].(string), c
 }
 
 func TestPhone(t *testing.T) {
 	s := newStack(t, nil)
 	token, c := s.loggedIn(t)
-	pc, err := emu.MintPhoneCode(emulator.PhoneCodeRequest{PhoneNumber: "13800138000"})
+	pc, err := fntest.Emulator().MintPhoneCode(emulator.PhoneCodeRequest{PhoneNumber: "13800138000"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
 	restore := captureLogs(&logs)
-	r := s.post("/phone", token, map[string]string{"code": pc.Code})
+	r := s.Post("/phone", token, map[string]string{"code": pc.Code})
 	restore()
-	if r.status != 200 || r.body["purePhoneNumber"] != "13800138000" || r.body["countryCode"] != "86" {
-		t.Fatalf("phone: %d %s", r.status, r.raw)
+	if r.Status != 200 || r.Body["purePhoneNumber"] != "13800138000" || r.Body["countryCode"] != "86" {
+		t.Fatalf("phone: %d %s", r.Status, r.Raw)
 	}
 	var u struct {
 		ID    string `bson:"_id"`
@@ -423,8 +302,8 @@ func TestPhone(t *testing.T) {
 		t.Fatalf("the masked phone number is not logged:\n%s", logs.String())
 	}
 	// The code is single-use.
-	if r := s.post("/phone", token, map[string]string{"code": pc.Code}); r.status != 401 || r.errCode() != "invalid_code" {
-		t.Fatalf("reused phone code: %d %s", r.status, r.raw)
+	if r := s.Post("/phone", token, map[string]string{"code": pc.Code}); r.Status != 401 || r.ErrCode() != "invalid_code" {
+		t.Fatalf("reused phone code: %d %s", r.Status, r.Raw)
 	}
 }
 
@@ -445,16 +324,16 @@ func TestBadTokens(t *testing.T) {
 	tokens := map[string]string{
 		"none":           "",
 		"forged":         sign("another-secret-another-secret-12345", claims(func(jwt.MapClaims) {})),
-		"expired":        sign(sessionSecret, claims(func(m jwt.MapClaims) { m["exp"] = now.Add(-time.Minute).Unix(); m["iat"] = now.Add(-time.Hour).Unix() })),
-		"wrong audience": sign(sessionSecret, claims(func(m jwt.MapClaims) { m["aud"] = "wx-some-other-app" })),
+		"expired":        sign(fntest.SessionSecret, claims(func(m jwt.MapClaims) { m["exp"] = now.Add(-time.Minute).Unix(); m["iat"] = now.Add(-time.Hour).Unix() })),
+		"wrong audience": sign(fntest.SessionSecret, claims(func(m jwt.MapClaims) { m["aud"] = "wx-some-other-app" })),
 		"truncated":      good[:len(good)-4],
 	}
-	pc, _ := emu.MintPhoneCode(emulator.PhoneCodeRequest{PhoneNumber: "13800138000"})
+	pc, _ := fntest.Emulator().MintPhoneCode(emulator.PhoneCodeRequest{PhoneNumber: "13800138000"})
 	for name, tok := range tokens {
 		for _, path := range []string{"/phone", "/decrypt"} {
-			r := s.post(path, tok, map[string]string{"code": pc.Code})
-			if r.status != 401 {
-				t.Errorf("%s token on %s: %d %s", name, path, r.status, r.raw)
+			r := s.Post(path, tok, map[string]string{"code": pc.Code})
+			if r.Status != 401 {
+				t.Errorf("%s token on %s: %d %s", name, path, r.Status, r.Raw)
 			}
 		}
 	}
@@ -462,37 +341,37 @@ func TestBadTokens(t *testing.T) {
 		t.Fatal("a refused call saved a phone number")
 	}
 	// The phone code was never spent.
-	if r := s.post("/phone", good, map[string]string{"code": pc.Code}); r.status != 200 {
-		t.Fatalf("phone with the good token afterwards: %d %s", r.status, r.raw)
+	if r := s.Post("/phone", good, map[string]string{"code": pc.Code}); r.Status != 200 {
+		t.Fatalf("phone with the good token afterwards: %d %s", r.Status, r.Raw)
 	}
 }
 
 func TestDecrypt(t *testing.T) {
 	s := newStack(t, nil)
 	token, c := s.loggedIn(t)
-	enc, err := emu.Encrypt(emulator.EncryptRequest{OpenID: c.OpenID, Data: json.RawMessage(`{"nickName":"Ada","gender":2}`)})
+	enc, err := fntest.Emulator().Encrypt(emulator.EncryptRequest{OpenID: c.OpenID, Data: json.RawMessage(`{"nickName":"Ada","gender":2}`)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := s.post("/decrypt", token, enc)
-	if r.status != 200 || r.body["nickName"] != "Ada" {
-		t.Fatalf("decrypt: %d %s", r.status, r.raw)
+	r := s.Post("/decrypt", token, enc)
+	if r.Status != 200 || r.Body["nickName"] != "Ada" {
+		t.Fatalf("decrypt: %d %s", r.Status, r.Raw)
 	}
-	if wm, _ := r.body["watermark"].(map[string]any); wm["appid"] != emulator.DefaultAppID {
-		t.Fatalf("watermark = %v", r.body["watermark"])
+	if wm, _ := r.Body["watermark"].(map[string]any); wm["appid"] != emulator.DefaultAppID {
+		t.Fatalf("watermark = %v", r.Body["watermark"])
 	}
 
-	wrongApp, _ := emu.Encrypt(emulator.EncryptRequest{OpenID: c.OpenID, Data: json.RawMessage(`{"nickName":"Ada"}`), WatermarkAppID: "wx-other-app"})
-	if r := s.post("/decrypt", token, wrongApp); r.status != 400 || r.errCode() != "watermark_mismatch" || strings.Contains(r.raw, "Ada") {
-		t.Fatalf("wrong watermark: %d %s", r.status, r.raw)
+	wrongApp, _ := fntest.Emulator().Encrypt(emulator.EncryptRequest{OpenID: c.OpenID, Data: json.RawMessage(`{"nickName":"Ada"}`), WatermarkAppID: "wx-other-app"})
+	if r := s.Post("/decrypt", token, wrongApp); r.Status != 400 || r.ErrCode() != "watermark_mismatch" || strings.Contains(r.Raw, "Ada") {
+		t.Fatalf("wrong watermark: %d %s", r.Status, r.Raw)
 	}
 
 	// The client called wx.login again (rotating the key at WeChat) without logging in with
 	// that code: the data no longer decrypts with the stored key.
-	mint(t, emulator.CodeRequest{OpenID: c.OpenID})
-	rotated, _ := emu.Encrypt(emulator.EncryptRequest{OpenID: c.OpenID, Data: json.RawMessage(`{"nickName":"Ada"}`)})
-	if r := s.post("/decrypt", token, rotated); r.status != 400 || r.errCode() != "decrypt_failed" {
-		t.Fatalf("rotated key: %d %s", r.status, r.raw)
+	fntest.MintCode(t, emulator.CodeRequest{OpenID: c.OpenID})
+	rotated, _ := fntest.Emulator().Encrypt(emulator.EncryptRequest{OpenID: c.OpenID, Data: json.RawMessage(`{"nickName":"Ada"}`)})
+	if r := s.Post("/decrypt", token, rotated); r.Status != 400 || r.ErrCode() != "decrypt_failed" {
+		t.Fatalf("rotated key: %d %s", r.Status, r.Raw)
 	}
 
 	bad := []map[string]string{
@@ -502,8 +381,8 @@ func TestDecrypt(t *testing.T) {
 		{"encryptedData": base64.StdEncoding.EncodeToString([]byte("fifteen bytes..")), "iv": enc.IV},
 	}
 	for _, b := range bad {
-		if r := s.post("/decrypt", token, b); r.status != 400 || r.errCode() != "invalid_encrypted_data" {
-			t.Errorf("%v: %d %s", b, r.status, r.raw)
+		if r := s.Post("/decrypt", token, b); r.Status != 400 || r.ErrCode() != "invalid_encrypted_data" {
+			t.Errorf("%v: %d %s", b, r.Status, r.Raw)
 		}
 	}
 }

@@ -2,8 +2,6 @@ package login_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -12,8 +10,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/wxfn/wxfn/infra/dbtest"
 	"github.com/wxfn/wxfn/infra/emulator"
+	"github.com/wxfn/wxfn/infra/fntest"
 	"github.com/wxfn/wxfn/infra/proctest"
 )
 
@@ -67,14 +65,9 @@ func TestBinaryUnderEveryRuntime(t *testing.T) {
 		t.Skip("builds and starts the function binary")
 	}
 	bin := proctest.Build(t, "github.com/wxfn/wxfn/functions/login/cmd")
-	uri, name := dbtest.New(t)
-	key := make([]byte, 32)
-	rand.Read(key)
-	env := []string{
-		"MONGODB_URI=" + uri, "MONGODB_DATABASE=" + name,
-		"SESSION_SECRET=" + sessionSecret, "DATA_KEY=" + base64.StdEncoding.EncodeToString(key),
-		"WX_APPID=" + emulator.DefaultAppID, "WX_SECRET=" + emulator.DefaultAppSecret,
-		"WX_API_BASE=" + emuBase + "/_emu/wx", "LOG_LEVEL=warn",
+	var env []string
+	for k, v := range fntest.Env(t, map[string]string{"LOG_LEVEL": "warn"}) {
+		env = append(env, k+"="+v)
 	}
 	aws := proctest.AWS(t, bin, env...)
 	scf := proctest.SCF(t, bin, env...)
@@ -150,7 +143,7 @@ func TestBinaryUnderEveryRuntime(t *testing.T) {
 					t.Fatalf("%s: no x-request-id", what)
 				}
 			}
-			c := mint(t, emulator.CodeRequest{})
+			c := fntest.MintCode(t, emulator.CodeRequest{})
 			body := `{"code":"` + c.Code + `"}`
 			login := m.send(t, exchange{method: "POST", path: "/", body: body})
 			check("login", login, 200, "")
@@ -166,13 +159,13 @@ func TestBinaryUnderEveryRuntime(t *testing.T) {
 			check("forged token", m.send(t, exchange{method: "POST", path: "/phone", token: token[:len(token)-3] + "abc", body: `{"code":"x"}`}), 401, "invalid_token")
 			check("unknown route", m.send(t, exchange{method: "GET", path: "/nope"}), 404, "not_found")
 
-			pc, _ := emu.MintPhoneCode(emulator.PhoneCodeRequest{PhoneNumber: "13800138000"})
+			pc, _ := fntest.Emulator().MintPhoneCode(emulator.PhoneCodeRequest{PhoneNumber: "13800138000"})
 			phone := m.send(t, exchange{method: "POST", path: "/phone", token: token, body: `{"code":"` + pc.Code + `"}`})
 			check("phone", phone, 200, "")
 			if phone.body["purePhoneNumber"] != "13800138000" {
 				t.Fatalf("phone body %v", phone.body)
 			}
-			enc, _ := emu.Encrypt(emulator.EncryptRequest{OpenID: c.OpenID, Data: json.RawMessage(`{"nickName":"Ada"}`)})
+			enc, _ := fntest.Emulator().Encrypt(emulator.EncryptRequest{OpenID: c.OpenID, Data: json.RawMessage(`{"nickName":"Ada"}`)})
 			encBody, _ := json.Marshal(enc)
 			plain := m.send(t, exchange{method: "POST", path: "/decrypt", token: token, body: string(encBody)})
 			check("decrypt", plain, 200, "")
