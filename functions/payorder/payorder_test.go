@@ -1,22 +1,14 @@
 package payorder_test
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"os"
+	"maps"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -26,183 +18,42 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/wxfn/wxfn/functions/payorder"
-	"github.com/wxfn/wxfn/infra/dbtest"
 	"github.com/wxfn/wxfn/infra/emulator"
-	"github.com/wxfn/wxfn/shared/auth"
-	"github.com/wxfn/wxfn/shared/config"
-	"github.com/wxfn/wxfn/shared/deps"
+	"github.com/wxfn/wxfn/infra/fntest"
 	"github.com/wxfn/wxfn/shared/orders"
-	"github.com/wxfn/wxfn/shared/runtime"
 )
 
-var (
-	emu      *emulator.Emulator
-	emuBase  string
-	merchant emulator.Merchant
-	mchKey   *rsa.PrivateKey
-)
+func TestMain(m *testing.M) { fntest.Main(m) }
 
-func TestMain(m *testing.M) {
-	var err error
-	merchant, mchKey, err = emulator.GenerateMerchant(emulator.DefaultMchID, emulator.DefaultAppID)
-	if err != nil {
-		panic(err)
-	}
-	emu = emulator.New(emulator.Config{Pay: emulator.PayConfig{Merchants: []emulator.Merchant{merchant}}})
-	srv := httptest.NewServer(emu)
-	emuBase = srv.URL
-	defer srv.Close()
-	dbtest.Main(m)
-}
-
-const (
-	sessionSecret = "test-session-secret-0123456789-abcdef"
-	adminKey      = "admin-key-0123456789-0123456789-0123456789"
-	// notifyURL is never reached in these tests: payments are made with deliver=false and
-	// repaired by GET, which is what payorder does on its own.
-	notifyURL = "http://127.0.0.1:9/paynotify/"
-)
-
-func pemOf(t *testing.T, typ string, der []byte) string {
-	t.Helper()
-	return string(pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}))
-}
-
-// stack is one test's payorder behind the real HTTP adapter, with its own database.
+// stack is one test's payorder behind the real HTTP adapter, with its own database holding the
+// sample catalogue.
 type stack struct {
-	t      *testing.T
-	url    string
-	db     *mongo.Database
-	envMap map[string]string
+	*fntest.Client
+	t     *testing.T
+	db    *mongo.Database
+	books *orders.Store
+	env   map[string]string
 }
 
 func newStack(t *testing.T, override map[string]string) *stack {
 	t.Helper()
-	uri, name := dbtest.New(t)
-	priv, err := x509.MarshalPKCS8PrivateKey(mchKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := x509.MarshalPKIXPublicKey(emu.PlatformPublicKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{
-		"MONGODB_URI":          uri,
-		"MONGODB_DATABASE":     name,
-		"SESSION_SECRET":       sessionSecret,
-		"ADMIN_KEYS":           adminKey,
-		"WX_APPID":             emulator.DefaultAppID,
-		"WX_SECRET":            emulator.DefaultAppSecret,
-		"WX_API_BASE":          emuBase + emulator.WXPrefix,
-		"WXPAY_MCHID":          merchant.MchID,
-		"WXPAY_CERT_SERIAL":    merchant.CertSerial,
-		"WXPAY_PRIVATE_KEY":    pemOf(t, "PRIVATE KEY", priv),
-		"WXPAY_APIV3_KEY":      merchant.APIv3Key,
-		"WXPAY_PUBLIC_KEY_ID":  emu.PublicKeyID(),
-		"WXPAY_PUBLIC_KEY":     pemOf(t, "PUBLIC KEY", pub),
-		"WXPAY_NOTIFY_URL":     notifyURL,
-		"WXPAY_API_BASE":       emuBase + emulator.PayPrefix,
-		"PAYORDER_QUERY_AFTER": "0s",
-	}
-	for k, v := range override {
-		if v == "" {
-			delete(env, k)
-		} else {
-			env[k] = v
-		}
-	}
-	d := deps.New(config.Map(env))
-	srv := httptest.NewServer(runtime.HTTPHandler(payorder.NewWithDeps(d)))
-	t.Cleanup(func() {
-		srv.Close()
-		d.Close(context.Background())
-	})
-	s := &stack{t: t, url: srv.URL, db: dbtest.Database(t).Client().Database(name), envMap: env}
-	books, err := orders.Open(context.Background(), s.db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := books.SeedProducts(context.Background(), orders.SampleProducts()); err != nil {
-		t.Fatal(err)
-	}
+	// Payments are made without a notification, and GET repairs a missed one at once, which is
+	// what payorder does on its own.
+	settings := map[string]string{"PAYORDER_QUERY_AFTER": "0s"}
+	maps.Copy(settings, override)
+	env := fntest.Env(t, settings)
+	db := fntest.DB(t, env)
+	s := &stack{Client: fntest.Serve(t, payorder.NewWithDeps(fntest.Deps(t, env))), t: t, db: db, books: fntest.Books(t, db), env: env}
+	fntest.SeedProducts(t, s.books)
 	return s
 }
 
 // token issues a session token for openid, as login would.
-func token(t *testing.T, openid string) string {
-	t.Helper()
-	tok, _, err := auth.NewSessions(config.Session{Secret: []byte(sessionSecret), TTL: time.Hour, AppID: emulator.DefaultAppID}).Issue(openid, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
+func (s *stack) token(openid string) string { return fntest.Token(s.t, s.env, openid) }
 
-type reply struct {
-	status int
-	body   map[string]any
-	raw    string
-	header http.Header
-}
+func (s *stack) order(no string) orders.Order { return fntest.Order(s.t, s.books, no) }
 
-func (r reply) errCode() string {
-	e, _ := r.body["error"].(map[string]any)
-	c, _ := e["code"].(string)
-	return c
-}
-
-func (r reply) str(key string) string { s, _ := r.body[key].(string); return s }
-
-func (s *stack) do(method, path, tok string, body any, header ...string) reply {
-	s.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		j, _ := json.Marshal(b)
-		rd = bytes.NewReader(j)
-	}
-	req, _ := http.NewRequest(method, s.url+path, rd)
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	out := reply{status: resp.StatusCode, raw: string(raw), header: resp.Header}
-	json.Unmarshal(raw, &out.body)
-	return out
-}
-
-func (s *stack) order(no string) orders.Order {
-	s.t.Helper()
-	var o orders.Order
-	if err := s.db.Collection(orders.OrdersCollection).FindOne(context.Background(), bson.D{{Key: "_id", Value: no}}).Decode(&o); err != nil {
-		s.t.Fatalf("order %s: %v", no, err)
-	}
-	return o
-}
-
-func (s *stack) count(coll string) int64 {
-	s.t.Helper()
-	n, err := s.db.Collection(coll).CountDocuments(context.Background(), bson.D{})
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	return n
-}
+func (s *stack) count(coll string) int64 { return fntest.Count(s.t, s.db.Collection(coll)) }
 
 type line = map[string]any
 
@@ -220,7 +71,7 @@ func checkPaySign(t *testing.T, p map[string]any) {
 		t.Fatalf("paySign: %v", err)
 	}
 	sum := sha256.Sum256([]byte(msg))
-	if err := rsa.VerifyPKCS1v15(&mchKey.PublicKey, crypto.SHA256, sum[:], sig); err != nil {
+	if err := rsa.VerifyPKCS1v15(&fntest.MerchantKey().PublicKey, crypto.SHA256, sum[:], sig); err != nil {
 		t.Fatalf("paySign does not verify: %v", err)
 	}
 	if p["signType"] != "RSA" || !strings.HasPrefix(fmt.Sprint(p["package"]), "prepay_id=") {
@@ -230,20 +81,20 @@ func checkPaySign(t *testing.T, p map[string]any) {
 
 func TestCreate(t *testing.T) {
 	s := newStack(t, nil)
-	tok := token(t, "oBuyer1")
-	r := s.do("POST", "/", tok, map[string]any{
+	tok := s.token("oBuyer1")
+	r := s.Do("POST", "/", tok, map[string]any{
 		"items":  []line{item("tea-oolong-250g", 2), item("coins-100", 3), item("tea-oolong-250g", 1)},
 		"attach": "campaign=spring",
 	})
-	if r.status != 201 {
-		t.Fatalf("create: %d %s", r.status, r.raw)
+	if r.Status != 201 {
+		t.Fatalf("create: %d %s", r.Status, r.Raw)
 	}
-	no := r.str("outTradeNo")
+	no := r.Str("outTradeNo")
 	// 3 × 6800 + 3 × 100, duplicates merged, prices from the catalogue.
-	if r.body["amount"] != float64(20700) || r.str("state") != "CREATED" || !orders.ValidOutTradeNo(no) {
-		t.Fatalf("create body %s", r.raw)
+	if r.Body["amount"] != float64(20700) || r.Str("state") != "CREATED" || !orders.ValidOutTradeNo(no) {
+		t.Fatalf("create body %s", r.Raw)
 	}
-	p, _ := r.body["payment"].(map[string]any)
+	p, _ := r.Body["payment"].(map[string]any)
 	checkPaySign(t, p)
 
 	o := s.order(no)
@@ -252,25 +103,25 @@ func TestCreate(t *testing.T) {
 		t.Fatalf("stored order %+v", o)
 	}
 	// WeChat Pay got the same order.
-	w, err := emu.Order(merchant.MchID, no)
+	w, err := fntest.Emulator().Order(fntest.Merchant().MchID, no)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w.Total != 20700 || w.OpenID != "oBuyer1" || w.PrepayID != o.PrepayID || w.Attach != "campaign=spring" || w.NotifyURL != notifyURL {
+	if w.Total != 20700 || w.OpenID != "oBuyer1" || w.PrepayID != o.PrepayID || w.Attach != "campaign=spring" || w.NotifyURL != s.env["WXPAY_NOTIFY_URL"] {
 		t.Fatalf("emulator order %+v", w)
 	}
 	if exp, _ := time.Parse(time.RFC3339, w.ExpireTime); !exp.Equal(o.TimeExpire) {
 		t.Fatalf("time_expire %s at WeChat Pay, %v stored", w.ExpireTime, o.TimeExpire)
 	}
-	if s := r.header.Get("Idempotent-Replayed"); s != "" {
+	if s := r.Header.Get("Idempotent-Replayed"); s != "" {
 		t.Fatalf("a first creation says Idempotent-Replayed: %s", s)
 	}
 }
 
 func TestCreateRefusesBadInput(t *testing.T) {
 	s := newStack(t, map[string]string{"PAYORDER_MAX_TOTAL": "10000", "PAYORDER_MAX_ITEMS": "3"})
-	tok := token(t, "oBuyer1")
-	before := emu.CallCount(emulator.PayPrefix + "/v3/pay/transactions/jsapi")
+	tok := s.token("oBuyer1")
+	before := fntest.Emulator().CallCount(emulator.PayPrefix + "/v3/pay/transactions/jsapi")
 	cases := []struct {
 		name   string
 		tok    string
@@ -299,53 +150,53 @@ func TestCreateRefusesBadInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := s.do("POST", "/", c.tok, c.body, c.header...)
-			if r.status != c.status || (c.code != "" && r.errCode() != c.code) {
-				t.Fatalf("%d %s; want %d %s", r.status, r.raw, c.status, c.code)
+			r := s.Do("POST", "/", c.tok, c.body, c.header...)
+			if r.Status != c.status || (c.code != "" && r.ErrCode() != c.code) {
+				t.Fatalf("%d %s; want %d %s", r.Status, r.Raw, c.status, c.code)
 			}
 		})
 	}
 	if n := s.count(orders.OrdersCollection); n != 0 {
 		t.Fatalf("refused requests wrote %d orders", n)
 	}
-	if n := emu.CallCount(emulator.PayPrefix+"/v3/pay/transactions/jsapi") - before; n != 0 {
+	if n := fntest.Emulator().CallCount(emulator.PayPrefix+"/v3/pay/transactions/jsapi") - before; n != 0 {
 		t.Fatalf("refused requests made %d prepay calls", n)
 	}
 }
 
 func TestIdempotencyKey(t *testing.T) {
 	s := newStack(t, nil)
-	tok := token(t, "oBuyer1")
-	prepays := func() int { return emu.CallCount(emulator.PayPrefix + "/v3/pay/transactions/jsapi") }
+	tok := s.token("oBuyer1")
+	prepays := func() int { return fntest.Emulator().CallCount(emulator.PayPrefix + "/v3/pay/transactions/jsapi") }
 	before := prepays()
-	first := s.do("POST", "/", tok, basket(item("vip-month", 1)), "Idempotency-Key", "cart-42")
-	again := s.do("POST", "/", tok, basket(item("vip-month", 1)), "Idempotency-Key", "cart-42")
-	if first.status != 201 || again.status != 200 || again.header.Get("Idempotent-Replayed") != "true" {
-		t.Fatalf("first %d, again %d %s", first.status, again.status, again.raw)
+	first := s.Do("POST", "/", tok, basket(item("vip-month", 1)), "Idempotency-Key", "cart-42")
+	again := s.Do("POST", "/", tok, basket(item("vip-month", 1)), "Idempotency-Key", "cart-42")
+	if first.Status != 201 || again.Status != 200 || again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("first %d, again %d %s", first.Status, again.Status, again.Raw)
 	}
-	if first.str("outTradeNo") != again.str("outTradeNo") || fmt.Sprint(first.body["payment"]) != fmt.Sprint(again.body["payment"]) {
-		t.Fatalf("a retry got another order or payment:\n%s\n%s", first.raw, again.raw)
+	if first.Str("outTradeNo") != again.Str("outTradeNo") || fmt.Sprint(first.Body["payment"]) != fmt.Sprint(again.Body["payment"]) {
+		t.Fatalf("a retry got another order or payment:\n%s\n%s", first.Raw, again.Raw)
 	}
 	if n := prepays() - before; n != 1 {
 		t.Fatalf("%d prepay calls, want 1", n)
 	}
 	// The same key for another basket is refused; another user's same key is theirs.
-	if r := s.do("POST", "/", tok, basket(item("vip-month", 2)), "Idempotency-Key", "cart-42"); r.status != 422 || r.errCode() != "idempotency_key_reused" {
-		t.Fatalf("key reused: %d %s", r.status, r.raw)
+	if r := s.Do("POST", "/", tok, basket(item("vip-month", 2)), "Idempotency-Key", "cart-42"); r.Status != 422 || r.ErrCode() != "idempotency_key_reused" {
+		t.Fatalf("key reused: %d %s", r.Status, r.Raw)
 	}
-	if r := s.do("POST", "/", token(t, "oBuyer2"), basket(item("vip-month", 1)), "Idempotency-Key", "cart-42"); r.status != 201 {
-		t.Fatalf("other user: %d %s", r.status, r.raw)
+	if r := s.Do("POST", "/", s.token("oBuyer2"), basket(item("vip-month", 1)), "Idempotency-Key", "cart-42"); r.Status != 201 {
+		t.Fatalf("other user: %d %s", r.Status, r.Raw)
 	}
 	// Concurrent retries of a new request: one order.
 	var wg sync.WaitGroup
 	got := make([]string, 8)
 	for i := range got {
 		wg.Go(func() {
-			r := s.do("POST", "/", tok, basket(item("coins-100", 5)), "Idempotency-Key", "cart-43")
-			if r.status != 201 && r.status != 200 {
-				t.Errorf("concurrent: %d %s", r.status, r.raw)
+			r := s.Do("POST", "/", tok, basket(item("coins-100", 5)), "Idempotency-Key", "cart-43")
+			if r.Status != 201 && r.Status != 200 {
+				t.Errorf("concurrent: %d %s", r.Status, r.Raw)
 			}
-			got[i] = r.str("outTradeNo")
+			got[i] = r.Str("outTradeNo")
 		})
 	}
 	wg.Wait()
@@ -361,24 +212,22 @@ func TestIdempotencyKey(t *testing.T) {
 
 func TestPrepayFailureIsRetryable(t *testing.T) {
 	s := newStack(t, nil)
-	tok := token(t, "oBuyer1")
-	if err := emu.InjectFault(emulator.Fault{Path: "/v3/pay/transactions/jsapi", Code: "SYSTEM_ERROR"}); err != nil {
+	tok := s.token("oBuyer1")
+	if err := fntest.Emulator().InjectFault(emulator.Fault{Path: "/v3/pay/transactions/jsapi", Code: "SYSTEM_ERROR"}); err != nil {
 		t.Fatal(err)
 	}
-	r := s.do("POST", "/", tok, basket(item("vip-month", 1)), "Idempotency-Key", "k1")
-	if r.status != 503 || r.errCode() != "wechatpay_unavailable" || r.body["error"].(map[string]any)["retryable"] != true {
-		t.Fatalf("prepay fault: %d %s", r.status, r.raw)
+	r := s.Do("POST", "/", tok, basket(item("vip-month", 1)), "Idempotency-Key", "k1")
+	if r.Status != 503 || r.ErrCode() != "wechatpay_unavailable" || !r.Retryable() {
+		t.Fatalf("prepay fault: %d %s", r.Status, r.Raw)
 	}
-	var stored []orders.Order
-	cur, _ := s.db.Collection(orders.OrdersCollection).Find(context.Background(), bson.D{})
-	cur.All(context.Background(), &stored)
+	stored := fntest.All[orders.Order](t, s.db.Collection(orders.OrdersCollection))
 	if len(stored) != 1 || stored[0].State != orders.StateCreated || stored[0].PrepayID != "" || stored[0].PrepayError != "SYSTEM_ERROR" {
 		t.Fatalf("after a failed prepay: %+v", stored)
 	}
 	// The retry re-enters prepay with the same out_trade_no and identical parameters.
-	r = s.do("POST", "/", tok, basket(item("vip-month", 1)), "Idempotency-Key", "k1")
-	if r.status != 200 || r.str("outTradeNo") != stored[0].OutTradeNo || r.body["payment"] == nil {
-		t.Fatalf("retry: %d %s", r.status, r.raw)
+	r = s.Do("POST", "/", tok, basket(item("vip-month", 1)), "Idempotency-Key", "k1")
+	if r.Status != 200 || r.Str("outTradeNo") != stored[0].OutTradeNo || r.Body["payment"] == nil {
+		t.Fatalf("retry: %d %s", r.Status, r.Raw)
 	}
 	if o := s.order(stored[0].OutTradeNo); o.PrepayID == "" || o.PrepayError != "" {
 		t.Fatalf("after the retry: %+v", o)
@@ -387,22 +236,24 @@ func TestPrepayFailureIsRetryable(t *testing.T) {
 
 func TestGetIsOwnerOnly(t *testing.T) {
 	s := newStack(t, map[string]string{"PAYORDER_QUERY_AFTER": "1h"})
-	owner := token(t, "oOwner")
-	no := s.do("POST", "/", owner, basket(item("mug-ceramic", 1))).str("outTradeNo")
-	queries := func() int { return emu.CallCount(emulator.PayPrefix + "/v3/pay/transactions/out-trade-no/" + no) }
+	owner := s.token("oOwner")
+	no := s.Do("POST", "/", owner, basket(item("mug-ceramic", 1))).Str("outTradeNo")
+	queries := func() int {
+		return fntest.Emulator().CallCount(emulator.PayPrefix + "/v3/pay/transactions/out-trade-no/" + no)
+	}
 	before := queries()
 
-	r := s.do("GET", "/"+no, owner, nil)
-	if r.status != 200 || r.str("state") != "CREATED" || r.body["amount"] != float64(3900) || r.body["payment"] == nil {
-		t.Fatalf("owner: %d %s", r.status, r.raw)
+	r := s.Do("GET", "/"+no, owner, nil)
+	if r.Status != 200 || r.Str("state") != "CREATED" || r.Body["amount"] != float64(3900) || r.Body["payment"] == nil {
+		t.Fatalf("owner: %d %s", r.Status, r.Raw)
 	}
 	for name, path := range map[string]string{"someone else's": "/" + no, "unknown": "/20260101000000AAAAAAAAAA", "malformed": "/not$valid"} {
-		if r := s.do("GET", path, token(t, "oOther"), nil); r.status != 404 || r.errCode() != "not_found" {
-			t.Fatalf("%s: %d %s", name, r.status, r.raw)
+		if r := s.Do("GET", path, s.token("oOther"), nil); r.Status != 404 || r.ErrCode() != "not_found" {
+			t.Fatalf("%s: %d %s", name, r.Status, r.Raw)
 		}
 	}
-	if r := s.do("GET", "/"+no, "", nil); r.status != 401 {
-		t.Fatalf("no token: %d", r.status)
+	if r := s.Do("GET", "/"+no, "", nil); r.Status != 401 {
+		t.Fatalf("no token: %d", r.Status)
 	}
 	// A fresh order (younger than PAYORDER_QUERY_AFTER) is not queried.
 	if n := queries() - before; n != 0 {
@@ -412,123 +263,110 @@ func TestGetIsOwnerOnly(t *testing.T) {
 
 func TestGetRepairsMissedNotification(t *testing.T) {
 	s := newStack(t, nil)
-	tok := token(t, "oBuyer1")
-	no := s.do("POST", "/", tok, basket(item("vip-month", 2))).str("outTradeNo")
+	tok := s.token("oBuyer1")
+	no := s.Do("POST", "/", tok, basket(item("vip-month", 2))).Str("outTradeNo")
 	// Still unpaid: the query says NOTPAY and nothing changes.
-	if r := s.do("GET", "/"+no, tok, nil); r.str("state") != "CREATED" {
-		t.Fatalf("unpaid: %s", r.raw)
+	if r := s.Do("GET", "/"+no, tok, nil); r.Str("state") != "CREATED" {
+		t.Fatalf("unpaid: %s", r.Raw)
 	}
-	no2 := false
-	paid, err := emu.PayOrder(context.Background(), no, emulator.PayRequest{Deliver: &no2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := s.do("GET", "/"+no, tok, nil)
-	if r.status != 200 || r.str("state") != "PAID" || r.str("transactionId") != paid.TransactionID || r.body["payment"] != nil {
-		t.Fatalf("after a missed notification: %d %s", r.status, r.raw)
+	paid := fntest.PayQuietly(t, no)
+	r := s.Do("GET", "/"+no, tok, nil)
+	if r.Status != 200 || r.Str("state") != "PAID" || r.Str("transactionId") != paid.TransactionID || r.Body["payment"] != nil {
+		t.Fatalf("after a missed notification: %d %s", r.Status, r.Raw)
 	}
 	o := s.order(no)
 	if o.State != orders.StatePaid || o.Refundable != 3000 || o.AfterPay.DoneAt.IsZero() || o.AfterPay.Runs != 1 {
 		t.Fatalf("repaired order %+v", o)
 	}
 	// Virtual goods: the repair ran the after-payment work, which uploaded the shipping.
-	ups := emu.ShippingUploads(no)
+	ups := fntest.Emulator().ShippingUploads(no)
 	if len(ups) != 1 || ups[0].LogisticsType != 3 || ups[0].PayerOpenID != "oBuyer1" || o.Shipping == nil || o.Shipping.State != orders.ShipUploaded {
 		t.Fatalf("shipping uploads %+v, order shipping %+v", ups, o.Shipping)
 	}
 	// Reading it again changes nothing and runs nothing again.
-	s.do("GET", "/"+no, tok, nil)
-	if again := s.order(no); again.AfterPay.Runs != 1 || len(emu.ShippingUploads(no)) != 1 {
+	s.Do("GET", "/"+no, tok, nil)
+	if again := s.order(no); again.AfterPay.Runs != 1 || len(fntest.Emulator().ShippingUploads(no)) != 1 {
 		t.Fatalf("second read re-ran the after-payment work: %+v", again.AfterPay)
 	}
 }
 
 func TestGetRepairFlagsMismatch(t *testing.T) {
 	s := newStack(t, nil)
-	tok := token(t, "oBuyer1")
-	no := s.do("POST", "/", tok, basket(item("coins-100", 1))).str("outTradeNo")
+	tok := s.token("oBuyer1")
+	no := s.Do("POST", "/", tok, basket(item("coins-100", 1))).Str("outTradeNo")
 	// Someone tampered with the local amount after the prepay: WeChat Pay's 100 fen is not it.
 	if _, err := s.db.Collection(orders.OrdersCollection).UpdateOne(context.Background(), bson.D{{Key: "_id", Value: no}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "amount", Value: 1}}}}); err != nil {
 		t.Fatal(err)
 	}
-	no2 := false
-	if _, err := emu.PayOrder(context.Background(), no, emulator.PayRequest{Deliver: &no2}); err != nil {
-		t.Fatal(err)
-	}
-	r := s.do("GET", "/"+no, tok, nil)
+	fntest.PayQuietly(t, no)
+	r := s.Do("GET", "/"+no, tok, nil)
 	o := s.order(no)
-	if r.str("state") != "CREATED" || o.State != orders.StateCreated || !o.Flagged || o.Flags[0].Reason != orders.FlagAmountMismatch {
-		t.Fatalf("mismatched payment: %s; order %+v", r.raw, o)
+	if r.Str("state") != "CREATED" || o.State != orders.StateCreated || !o.Flagged || o.Flags[0].Reason != orders.FlagAmountMismatch {
+		t.Fatalf("mismatched payment: %s; order %+v", r.Raw, o)
 	}
 }
 
 func TestClose(t *testing.T) {
 	s := newStack(t, nil)
-	tok := token(t, "oBuyer1")
-	no := s.do("POST", "/", tok, basket(item("mug-ceramic", 1))).str("outTradeNo")
-	if r := s.do("POST", "/"+no+"/close", token(t, "oOther"), nil); r.status != 404 {
-		t.Fatalf("someone else's close: %d %s", r.status, r.raw)
+	tok := s.token("oBuyer1")
+	no := s.Do("POST", "/", tok, basket(item("mug-ceramic", 1))).Str("outTradeNo")
+	if r := s.Do("POST", "/"+no+"/close", s.token("oOther"), nil); r.Status != 404 {
+		t.Fatalf("someone else's close: %d %s", r.Status, r.Raw)
 	}
-	r := s.do("POST", "/"+no+"/close", tok, nil)
-	if r.status != 200 || r.str("state") != "CLOSED" || r.body["payment"] != nil {
-		t.Fatalf("close: %d %s", r.status, r.raw)
+	r := s.Do("POST", "/"+no+"/close", tok, nil)
+	if r.Status != 200 || r.Str("state") != "CLOSED" || r.Body["payment"] != nil {
+		t.Fatalf("close: %d %s", r.Status, r.Raw)
 	}
-	if w, _ := emu.Order(merchant.MchID, no); w.TradeState != "CLOSED" {
+	if w, _ := fntest.Emulator().Order(fntest.Merchant().MchID, no); w.TradeState != "CLOSED" {
 		t.Fatalf("WeChat Pay says %s", w.TradeState)
 	}
-	if r := s.do("POST", "/"+no+"/close", tok, nil); r.status != 200 || r.str("state") != "CLOSED" {
-		t.Fatalf("close again: %d %s", r.status, r.raw)
+	if r := s.Do("POST", "/"+no+"/close", tok, nil); r.Status != 200 || r.Str("state") != "CLOSED" {
+		t.Fatalf("close again: %d %s", r.Status, r.Raw)
 	}
-	if r := s.do("GET", "/"+no, tok, nil); r.str("state") != "CLOSED" {
-		t.Fatalf("get after close: %s", r.raw)
+	if r := s.Do("GET", "/"+no, tok, nil); r.Str("state") != "CLOSED" {
+		t.Fatalf("get after close: %s", r.Raw)
 	}
 
 	// Paid at WeChat Pay, notification missed: closing finds out and refuses.
-	no = s.do("POST", "/", tok, basket(item("mug-ceramic", 1))).str("outTradeNo")
-	deliver := false
-	if _, err := emu.PayOrder(context.Background(), no, emulator.PayRequest{Deliver: &deliver}); err != nil {
-		t.Fatal(err)
-	}
-	r = s.do("POST", "/"+no+"/close", tok, nil)
-	if r.status != 409 || r.errCode() != "order_not_closable" || s.order(no).State != orders.StatePaid {
-		t.Fatalf("close a paid order: %d %s; state %s", r.status, r.raw, s.order(no).State)
+	no = s.Do("POST", "/", tok, basket(item("mug-ceramic", 1))).Str("outTradeNo")
+	fntest.PayQuietly(t, no)
+	r = s.Do("POST", "/"+no+"/close", tok, nil)
+	if r.Status != 409 || r.ErrCode() != "order_not_closable" || s.order(no).State != orders.StatePaid {
+		t.Fatalf("close a paid order: %d %s; state %s", r.Status, r.Raw, s.order(no).State)
 	}
 }
 
 func TestShip(t *testing.T) {
 	s := newStack(t, nil)
-	tok := token(t, "oBuyer1")
-	no := s.do("POST", "/", tok, basket(item("tea-oolong-250g", 1))).str("outTradeNo")
+	tok := s.token("oBuyer1")
+	no := s.Do("POST", "/", tok, basket(item("tea-oolong-250g", 1))).Str("outTradeNo")
 	ship := map[string]any{"trackingNo": "SF1234567890", "expressCompany": "SF"}
-	if r := s.do("POST", "/"+no+"/ship", adminKey, ship); r.status != 409 || r.errCode() != "order_not_shippable" {
-		t.Fatalf("ship unpaid: %d %s", r.status, r.raw)
+	if r := s.Do("POST", "/"+no+"/ship", fntest.AdminKey, ship); r.Status != 409 || r.ErrCode() != "order_not_shippable" {
+		t.Fatalf("ship unpaid: %d %s", r.Status, r.Raw)
 	}
-	deliver := false
-	if _, err := emu.PayOrder(context.Background(), no, emulator.PayRequest{Deliver: &deliver}); err != nil {
-		t.Fatal(err)
+	fntest.PayQuietly(t, no)
+	if r := s.Do("GET", "/"+no, tok, nil); r.Str("state") != "PAID" {
+		t.Fatalf("repair: %s", r.Raw)
 	}
-	if r := s.do("GET", "/"+no, tok, nil); r.str("state") != "PAID" {
-		t.Fatalf("repair: %s", r.raw)
-	}
-	if n := len(emu.ShippingUploads(no)); n != 0 {
+	if n := len(fntest.Emulator().ShippingUploads(no)); n != 0 {
 		t.Fatalf("physical goods were shipped automatically (%d uploads)", n)
 	}
-	if r := s.do("POST", "/"+no+"/ship", tok, ship); r.status != 401 {
-		t.Fatalf("a user token on the admin route: %d %s", r.status, r.raw)
+	if r := s.Do("POST", "/"+no+"/ship", tok, ship); r.Status != 401 {
+		t.Fatalf("a user token on the admin route: %d %s", r.Status, r.Raw)
 	}
-	if r := s.do("POST", "/"+no+"/ship", adminKey, map[string]any{"trackingNo": "SF1"}); r.status != 400 || r.errCode() != "missing_tracking" {
-		t.Fatalf("ship without a company: %d %s", r.status, r.raw)
+	if r := s.Do("POST", "/"+no+"/ship", fntest.AdminKey, map[string]any{"trackingNo": "SF1"}); r.Status != 400 || r.ErrCode() != "missing_tracking" {
+		t.Fatalf("ship without a company: %d %s", r.Status, r.Raw)
 	}
-	r := s.do("POST", "/"+no+"/ship", adminKey, ship)
-	if r.status != 200 {
-		t.Fatalf("ship: %d %s", r.status, r.raw)
+	r := s.Do("POST", "/"+no+"/ship", fntest.AdminKey, ship)
+	if r.Status != 200 {
+		t.Fatalf("ship: %d %s", r.Status, r.Raw)
 	}
-	sh, _ := r.body["shipping"].(map[string]any)
-	ups := emu.ShippingUploads(no)
+	sh, _ := r.Body["shipping"].(map[string]any)
+	ups := fntest.Emulator().ShippingUploads(no)
 	if sh["state"] != "uploaded" || sh["trackingNo"] != "SF1234567890" || len(ups) != 1 || ups[0].LogisticsType != 1 ||
 		ups[0].Items[0].TrackingNo != "SF1234567890" || ups[0].Items[0].ExpressCompany != "SF" || ups[0].Items[0].ItemDesc != "乌龙茶 250g" {
-		t.Fatalf("shipping %s; uploads %+v", r.raw, ups)
+		t.Fatalf("shipping %s; uploads %+v", r.Raw, ups)
 	}
 }
 
@@ -536,17 +374,19 @@ func TestShip(t *testing.T) {
 // placeholders filled the way `make invoke` fills them from the running stack.
 func TestSampleEvents(t *testing.T) {
 	s := newStack(t, nil)
-	tok := token(t, "oSample")
-	created := s.do("POST", "/", tok, basket(item("coins-100", 1))).str("outTradeNo")
-	paid := s.do("POST", "/", tok, basket(item("tea-oolong-250g", 1))).str("outTradeNo")
-	deliver := false
-	if _, err := emu.PayOrder(context.Background(), paid, emulator.PayRequest{Deliver: &deliver}); err != nil {
-		t.Fatal(err)
+	tok := s.token("oSample")
+	created := s.Do("POST", "/", tok, basket(item("coins-100", 1))).Str("outTradeNo")
+	paid := s.Do("POST", "/", tok, basket(item("tea-oolong-250g", 1))).Str("outTradeNo")
+	fntest.PayQuietly(t, paid)
+	if r := s.Do("GET", "/"+paid, tok, nil); r.Str("state") != "PAID" {
+		t.Fatalf("paid order: %s", r.Raw)
 	}
-	if r := s.do("GET", "/"+paid, tok, nil); r.str("state") != "PAID" {
-		t.Fatalf("paid order: %s", r.raw)
+	fill := fntest.Fill{
+		"session_token":     func(testing.TB) string { return tok },
+		"out_trade_no":      func(testing.TB) string { return created },
+		"paid_out_trade_no": func(testing.TB) string { return paid },
+		"admin_key":         func(testing.TB) string { return fntest.AdminKey },
 	}
-	fill := strings.NewReplacer("{{session_token}}", tok, "{{out_trade_no}}", created, "{{paid_out_trade_no}}", paid, "{{admin_key}}", adminKey)
 	want := map[string]struct {
 		status int
 		check  string // a field of the body that must be there, or the error code
@@ -561,42 +401,23 @@ func TestSampleEvents(t *testing.T) {
 		"scf-url-get.json":                {200, "state"},
 		"aws-url-close.json":              {200, "closedAt"}, // last: it closes the order the GETs read
 	}
-	files, _ := filepath.Glob("../../events/payorder/*.json")
-	if len(files) != len(want) {
-		t.Fatalf("%d sample files, %d expected", len(files), len(want))
-	}
-	d := deps.New(config.Map(s.envMap))
-	t.Cleanup(func() { d.Close(context.Background()) })
-	f := payorder.NewWithDeps(d)
-	order := []string{}
-	for name := range want {
-		if name != "aws-url-close.json" {
-			order = append(order, name)
+	f := payorder.NewWithDeps(fntest.Deps(t, s.env))
+	check := func(path string) {
+		t.Helper()
+		o := fntest.Invoke(t, f, path, fill)
+		w := want[o.Name]
+		if o.Status != w.status || (o.Body[w.check] == nil && o.ErrCode() != w.check) {
+			t.Errorf("%s: %d %s; want %d with %s", o.Name, o.Status, o.Raw, w.status, w.check)
 		}
 	}
-	sort.Strings(order)
-	for _, name := range append(order, "aws-url-close.json") {
-		raw, err := os.ReadFile(filepath.Join("../../events/payorder", name))
-		if err != nil {
-			t.Fatal(err)
+	// The close runs last: it closes the order the GETs read.
+	var closing string
+	for _, path := range fntest.SampleEvents(t, "payorder", want) {
+		if filepath.Base(path) == "aws-url-close.json" {
+			closing = path
+			continue
 		}
-		out, err := runtime.Invoke(context.Background(), f, []byte(fill.Replace(string(raw))))
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		var resp struct {
-			StatusCode int    `json:"statusCode"`
-			Body       string `json:"body"`
-		}
-		if err := json.Unmarshal(out, &resp); err != nil {
-			t.Fatalf("%s: %s", name, out)
-		}
-		var body map[string]any
-		json.Unmarshal([]byte(resp.Body), &body)
-		w := want[name]
-		e, _ := body["error"].(map[string]any)
-		if resp.StatusCode != w.status || (body[w.check] == nil && (e == nil || e["code"] != w.check)) {
-			t.Errorf("%s: %d %s; want %d with %s", name, resp.StatusCode, resp.Body, w.status, w.check)
-		}
+		check(path)
 	}
+	check(closing)
 }
