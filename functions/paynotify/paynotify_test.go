@@ -14,8 +14,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"io"
-	"net"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -30,75 +29,22 @@ import (
 
 	"github.com/wxfn/wxfn/functions/paynotify"
 	"github.com/wxfn/wxfn/functions/payorder"
-	"github.com/wxfn/wxfn/infra/dbtest"
 	"github.com/wxfn/wxfn/infra/emulator"
-	"github.com/wxfn/wxfn/shared/auth"
-	"github.com/wxfn/wxfn/shared/config"
-	"github.com/wxfn/wxfn/shared/deps"
+	"github.com/wxfn/wxfn/infra/fntest"
 	"github.com/wxfn/wxfn/shared/orders"
 	"github.com/wxfn/wxfn/shared/runtime"
 	"github.com/wxfn/wxfn/shared/wxpay"
 )
 
-var (
-	emu      *emulator.Emulator
-	emuBase  string
-	merchant emulator.Merchant
-	mchKey   *rsa.PrivateKey
-)
-
-func TestMain(m *testing.M) {
-	var err error
-	merchant, mchKey, err = emulator.GenerateMerchant(emulator.DefaultMchID, emulator.DefaultAppID)
-	if err != nil {
-		panic(err)
-	}
-	emu = emulator.New(emulator.Config{Pay: emulator.PayConfig{Merchants: []emulator.Merchant{merchant}}})
-	srv := httptest.NewServer(emu)
-	emuBase = srv.URL
-	defer srv.Close()
-	dbtest.Main(m)
-}
-
-const sessionSecret = "test-session-secret-0123456789-abcdef"
-
-func pemOf(typ string, der []byte) string {
-	return string(pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}))
-}
-
-// payEnv is the WeChat Pay merchant the functions act as, in public-key mode.
-func payEnv(t testing.TB) map[string]string {
-	t.Helper()
-	priv, err := x509.MarshalPKCS8PrivateKey(mchKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := x509.MarshalPKIXPublicKey(emu.PlatformPublicKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return map[string]string{
-		"SESSION_SECRET":       sessionSecret,
-		"WX_APPID":             emulator.DefaultAppID,
-		"WX_SECRET":            emulator.DefaultAppSecret,
-		"WX_API_BASE":          emuBase + emulator.WXPrefix,
-		"WXPAY_MCHID":          merchant.MchID,
-		"WXPAY_CERT_SERIAL":    merchant.CertSerial,
-		"WXPAY_PRIVATE_KEY":    pemOf("PRIVATE KEY", priv),
-		"WXPAY_APIV3_KEY":      merchant.APIv3Key,
-		"WXPAY_PUBLIC_KEY_ID":  emu.PublicKeyID(),
-		"WXPAY_PUBLIC_KEY":     pemOf("PUBLIC KEY", pub),
-		"WXPAY_API_BASE":       emuBase + emulator.PayPrefix,
-		"PAYORDER_QUERY_AFTER": "1h", // payments here arrive by notification, not by GET's repair
-	}
-}
+func TestMain(m *testing.M) { fntest.Main(m) }
 
 // stack is payorder and paynotify mounted like the local gateway (/payorder/, /paynotify/) over
 // one database, with paynotify's URL as the notify URL.
 type stack struct {
+	*fntest.Client
 	t     *testing.T
-	url   string
 	db    *mongo.Database
+	books *orders.Store
 	env   map[string]string
 	hooks atomic.Int32 // runs of an extra after-payment hook
 }
@@ -109,151 +55,61 @@ func newStack(t *testing.T, override map[string]string) *stack {
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	s.url = srv.URL
-	uri, name := dbtest.New(t)
-	s.env = payEnv(t)
-	s.env["MONGODB_URI"], s.env["MONGODB_DATABASE"] = uri, name
-	s.env["WXPAY_NOTIFY_URL"] = srv.URL + "/paynotify/"
-	for k, v := range override {
-		if v == "" {
-			delete(s.env, k)
-		} else {
-			s.env[k] = v
-		}
+	s.Client = fntest.NewClient(t, srv.URL)
+	settings := map[string]string{
+		"WXPAY_NOTIFY_URL":     srv.URL + "/paynotify/",
+		"PAYORDER_QUERY_AFTER": "1h", // payments here arrive by notification, not by GET's repair
 	}
-	d := deps.New(config.Map(s.env))
-	t.Cleanup(func() { d.Close(context.Background()) })
+	maps.Copy(settings, override)
+	s.env = fntest.Env(t, settings)
+	d := fntest.Deps(t, s.env)
 	count := orders.HookFunc(func(context.Context, orders.Order) error { s.hooks.Add(1); return nil })
 	mux.Handle("/payorder/", http.StripPrefix("/payorder", runtime.HTTPHandler(payorder.NewWithDeps(d))))
 	mux.Handle("/paynotify/", http.StripPrefix("/paynotify", runtime.HTTPHandler(paynotify.NewWithHooks(d, count))))
-	s.db = dbtest.Database(t).Client().Database(name)
-	books, err := orders.Open(context.Background(), s.db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := books.SeedProducts(context.Background(), orders.SampleProducts()); err != nil {
-		t.Fatal(err)
-	}
+	s.db = fntest.DB(t, s.env)
+	s.books = fntest.Books(t, s.db)
+	fntest.SeedProducts(t, s.books)
 	return s
 }
 
-// notifyURL is where this stack's paynotify listens.
-func (s *stack) notifyURL() string { return s.url + "/paynotify/" }
-
-func token(t testing.TB, openid string) string {
-	t.Helper()
-	tok, _, err := auth.NewSessions(config.Session{Secret: []byte(sessionSecret), TTL: time.Hour, AppID: emulator.DefaultAppID}).Issue(openid, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
-
-type reply struct {
-	status int
-	body   map[string]any
-	raw    string
-}
-
-func (r reply) str(k string) string { s, _ := r.body[k].(string); return s }
-
-func do(t testing.TB, method, url, tok string, body any) reply {
-	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		j, _ := json.Marshal(body)
-		rd = bytes.NewReader(j)
-	}
-	req, _ := http.NewRequest(method, url, rd)
-	req.Header.Set("Content-Type", "application/json")
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	out := reply{status: resp.StatusCode, raw: string(raw)}
-	json.Unmarshal(raw, &out.body)
-	return out
-}
+// token issues a session token for openid, as login would.
+func (s *stack) token(openid string) string { return fntest.Token(s.t, s.env, openid) }
 
 // newOrder places an order for sku through payorder and returns its out_trade_no.
 func (s *stack) newOrder(openid, sku string) string {
 	s.t.Helper()
-	r := do(s.t, "POST", s.url+"/payorder/", token(s.t, openid), map[string]any{"items": []map[string]any{{"sku": sku, "qty": 1}}})
-	if r.status != 201 {
-		s.t.Fatalf("create order: %d %s", r.status, r.raw)
+	r := s.Post("/payorder/", s.token(openid), map[string]any{"items": []map[string]any{{"sku": sku, "qty": 1}}})
+	if r.Status != 201 {
+		s.t.Fatalf("create order: %d %s", r.Status, r.Raw)
 	}
-	return r.str("outTradeNo")
+	return r.Str("outTradeNo")
 }
 
-// payQuietly pays at WeChat Pay without delivering the notification.
-func payQuietly(t testing.TB, no string) emulator.PayResponse {
-	t.Helper()
-	deliver := false
-	p, err := emu.PayOrder(context.Background(), no, emulator.PayRequest{Deliver: &deliver})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-func (s *stack) order(no string) orders.Order {
-	s.t.Helper()
-	var o orders.Order
-	if err := s.db.Collection(orders.OrdersCollection).FindOne(context.Background(), bson.D{{Key: "_id", Value: no}}).Decode(&o); err != nil {
-		s.t.Fatalf("order %s: %v", no, err)
-	}
-	return o
-}
+func (s *stack) order(no string) orders.Order { return fntest.Order(s.t, s.books, no) }
 
 func (s *stack) events() []orders.Event {
-	s.t.Helper()
-	cur, err := s.db.Collection(orders.EventsCollection).Find(context.Background(), bson.D{})
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	var out []orders.Event
-	if err := cur.All(context.Background(), &out); err != nil {
-		s.t.Fatal(err)
-	}
-	return out
+	return fntest.All[orders.Event](s.t, s.db.Collection(orders.EventsCollection))
 }
 
-// send posts a signed notification to url as is.
-func send(t testing.TB, url string, n emulator.PayNotification) reply {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(n.Body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, vs := range n.Header {
-		req.Header[k] = vs
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	out := reply{status: resp.StatusCode, raw: string(raw)}
-	json.Unmarshal(raw, &out.body)
-	return out
+// notifyURL is where this stack's paynotify listens.
+func (s *stack) notifyURL() string { return s.URL + "/paynotify/" }
+
+// send posts a signed notification to this stack's paynotify as is.
+func (s *stack) send(n emulator.PayNotification) fntest.Reply {
+	s.t.Helper()
+	return s.Send(http.MethodPost, "/paynotify/", n.Body, n.Header)
 }
 
 func TestFlow(t *testing.T) {
 	s := newStack(t, nil)
-	tok := token(t, "oFlow")
+	tok := s.token("oFlow")
 	// login token → order → pay in WeChat → notification → PAID
-	r := do(t, "POST", s.url+"/payorder/", tok, map[string]any{"items": []map[string]any{{"sku": "vip-month", "qty": 1}}})
-	if r.status != 201 {
-		t.Fatalf("order: %d %s", r.status, r.raw)
+	r := s.Post("/payorder/", tok, map[string]any{"items": []map[string]any{{"sku": "vip-month", "qty": 1}}})
+	if r.Status != 201 {
+		t.Fatalf("order: %d %s", r.Status, r.Raw)
 	}
-	no := r.str("outTradeNo")
-	paid, err := emu.PayOrder(context.Background(), no, emulator.PayRequest{})
+	no := r.Str("outTradeNo")
+	paid, err := fntest.Emulator().PayOrder(context.Background(), no, emulator.PayRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,14 +127,14 @@ func TestFlow(t *testing.T) {
 	if o.AfterPay.Runs != 1 || o.AfterPay.DoneAt.IsZero() || s.hooks.Load() != 1 {
 		t.Fatalf("after-payment: %+v, extra hook ran %d times", o.AfterPay, s.hooks.Load())
 	}
-	if ups := emu.ShippingUploads(no); len(ups) != 1 || ups[0].LogisticsType != 3 || o.Shipping == nil || o.Shipping.State != orders.ShipUploaded {
+	if ups := fntest.Emulator().ShippingUploads(no); len(ups) != 1 || ups[0].LogisticsType != 3 || o.Shipping == nil || o.Shipping.State != orders.ShipUploaded {
 		t.Fatalf("virtual goods shipping: uploads %+v, order %+v", ups, o.Shipping)
 	}
-	if g := do(t, "GET", s.url+"/payorder/"+no, tok, nil); g.str("state") != "PAID" {
-		t.Fatalf("GET: %s", g.raw)
+	if g := s.Do("GET", "/payorder/"+no, tok, nil); g.Str("state") != "PAID" {
+		t.Fatalf("GET: %s", g.Raw)
 	}
 	// WeChat Pay re-sends (same id): acknowledged, nothing re-applied.
-	d, err := emu.Renotify(context.Background(), no, emulator.NotifyOptions{})
+	d, err := fntest.Emulator().Renotify(context.Background(), no, emulator.NotifyOptions{})
 	if err != nil || d.Status != 200 {
 		t.Fatalf("re-send: %+v %v", d, err)
 	}
@@ -293,8 +149,8 @@ func TestFlow(t *testing.T) {
 func TestConcurrentDeliveries(t *testing.T) {
 	s := newStack(t, nil)
 	no := s.newOrder("oMany", "coins-100")
-	payQuietly(t, no)
-	n, err := emu.NotificationFor(no, emulator.NotifyOptions{})
+	fntest.PayQuietly(t, no)
+	n, err := fntest.Emulator().NotificationFor(no, emulator.NotifyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +158,7 @@ func TestConcurrentDeliveries(t *testing.T) {
 	var wg sync.WaitGroup
 	statuses := make([]int, copies)
 	for i := range copies {
-		wg.Go(func() { statuses[i] = send(t, s.notifyURL(), n).status })
+		wg.Go(func() { statuses[i] = s.send(n).Status })
 	}
 	wg.Wait()
 	for i, st := range statuses {
@@ -312,9 +168,9 @@ func TestConcurrentDeliveries(t *testing.T) {
 	}
 	o := s.order(no)
 	evs := s.events()
-	if o.State != orders.StatePaid || o.AfterPay.Runs != 1 || s.hooks.Load() != 1 || len(emu.ShippingUploads(no)) != 1 {
+	if o.State != orders.StatePaid || o.AfterPay.Runs != 1 || s.hooks.Load() != 1 || len(fntest.Emulator().ShippingUploads(no)) != 1 {
 		t.Fatalf("state %s, after-payment runs %d, extra hook %d, uploads %d; want PAID and one of each",
-			o.State, o.AfterPay.Runs, s.hooks.Load(), len(emu.ShippingUploads(no)))
+			o.State, o.AfterPay.Runs, s.hooks.Load(), len(fntest.Emulator().ShippingUploads(no)))
 	}
 	if len(evs) != 1 || evs[0].Deliveries != copies || evs[0].Outcome != orders.Applied {
 		t.Fatalf("pay_events %+v", evs)
@@ -324,7 +180,7 @@ func TestConcurrentDeliveries(t *testing.T) {
 func TestRefused(t *testing.T) {
 	s := newStack(t, nil)
 	no := s.newOrder("oRefused", "mug-ceramic")
-	payQuietly(t, no)
+	fntest.PayQuietly(t, no)
 	cases := map[string]emulator.NotifyOptions{
 		"tampered body":             {Tamper: true},
 		"unknown serial":            {SerialOverride: "PUB_KEY_ID_0000000000000000000000000000000099"},
@@ -339,7 +195,7 @@ func TestRefused(t *testing.T) {
 	for name, opts := range cases {
 		t.Run(name, func(t *testing.T) {
 			opts.URL = s.notifyURL()
-			d, err := emu.Renotify(context.Background(), no, opts)
+			d, err := fntest.Emulator().Renotify(context.Background(), no, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -352,12 +208,12 @@ func TestRefused(t *testing.T) {
 	for name, n := range map[string]emulator.PayNotification{
 		"no headers":  {Body: []byte(`{"id":"x","event_type":"TRANSACTION.SUCCESS"}`), Header: http.Header{}},
 		"empty":       {Header: http.Header{}},
-		"binary":      {Body: []byte{0, 1, 2, 0xff}, Header: http.Header{"Wechatpay-Serial": {emu.PublicKeyID()}}},
-		"bad headers": {Body: []byte(`{}`), Header: http.Header{"Wechatpay-Serial": {emu.PublicKeyID()}, "Wechatpay-Timestamp": {"x"}, "Wechatpay-Nonce": {"n"}, "Wechatpay-Signature": {"!!"}}},
+		"binary":      {Body: []byte{0, 1, 2, 0xff}, Header: http.Header{"Wechatpay-Serial": {fntest.Emulator().PublicKeyID()}}},
+		"bad headers": {Body: []byte(`{}`), Header: http.Header{"Wechatpay-Serial": {fntest.Emulator().PublicKeyID()}, "Wechatpay-Timestamp": {"x"}, "Wechatpay-Nonce": {"n"}, "Wechatpay-Signature": {"!!"}}},
 	} {
-		r := send(t, s.notifyURL(), n)
-		if r.status != 401 || r.str("code") != "FAIL" {
-			t.Fatalf("%s: %d %s", name, r.status, r.raw)
+		r := s.send(n)
+		if r.Status != 401 || r.Str("code") != "FAIL" {
+			t.Fatalf("%s: %d %s", name, r.Status, r.Raw)
 		}
 	}
 	if o := s.order(no); o.State != orders.StateCreated || o.Flagged {
@@ -367,7 +223,7 @@ func TestRefused(t *testing.T) {
 		t.Fatalf("refused notifications were recorded: %+v", evs)
 	}
 	// The genuine one still applies.
-	if d, _ := emu.Renotify(context.Background(), no, emulator.NotifyOptions{}); d.Status != 200 || s.order(no).State != orders.StatePaid {
+	if d, _ := fntest.Emulator().Renotify(context.Background(), no, emulator.NotifyOptions{}); d.Status != 200 || s.order(no).State != orders.StatePaid {
 		t.Fatalf("genuine re-send: %+v", d)
 	}
 }
@@ -386,14 +242,14 @@ func TestMismatchFlagged(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.reason, func(t *testing.T) {
 			no := s.newOrder("oMismatch", "mug-ceramic")
-			payQuietly(t, no)
-			n, err := emu.NotificationFor(no, emulator.NotifyOptions{NewID: true, Patch: json.RawMessage(c.patch)})
+			fntest.PayQuietly(t, no)
+			n, err := fntest.Emulator().NotificationFor(no, emulator.NotifyOptions{NewID: true, Patch: json.RawMessage(c.patch)})
 			if err != nil {
 				t.Fatal(err)
 			}
 			for range 2 {
-				if r := send(t, s.notifyURL(), n); r.status != 200 {
-					t.Fatalf("answered %d %s; want 200 so that WeChat Pay stops re-sending", r.status, r.raw)
+				if r := s.send(n); r.Status != 200 {
+					t.Fatalf("answered %d %s; want 200 so that WeChat Pay stops re-sending", r.Status, r.Raw)
 				}
 			}
 			o := s.order(no)
@@ -416,13 +272,13 @@ func TestMismatchFlagged(t *testing.T) {
 
 func TestLateSuccessForClosedOrder(t *testing.T) {
 	s := newStack(t, nil)
-	tok := token(t, "oLate")
+	tok := s.token("oLate")
 	no := s.newOrder("oLate", "mug-ceramic")
-	if r := do(t, "POST", s.url+"/payorder/"+no+"/close", tok, nil); r.status != 200 || r.str("state") != "CLOSED" {
-		t.Fatalf("close: %d %s", r.status, r.raw)
+	if r := s.Do("POST", "/payorder/"+no+"/close", tok, nil); r.Status != 200 || r.Str("state") != "CLOSED" {
+		t.Fatalf("close: %d %s", r.Status, r.Raw)
 	}
 	// The user paid just before the close reached WeChat Pay.
-	p, err := emu.PayOrder(context.Background(), no, emulator.PayRequest{EvenIfClosed: true})
+	p, err := fntest.Emulator().PayOrder(context.Background(), no, emulator.PayRequest{EvenIfClosed: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -438,40 +294,28 @@ func TestLateSuccessForClosedOrder(t *testing.T) {
 	}
 }
 
-// deadMongo is a MongoDB URI nobody listens on, failing fast.
-func deadMongo(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return "mongodb://" + addr + "/?serverSelectionTimeoutMS=200&connectTimeoutMS=200"
-}
-
 func TestDatabaseDown(t *testing.T) {
 	s := newStack(t, nil)
-	down := newStack(t, map[string]string{"MONGODB_URI": deadMongo(t)})
+	down := newStack(t, map[string]string{"MONGODB_URI": fntest.DeadMongoURI(t)})
 	no := s.newOrder("oDown", "vip-month")
-	payQuietly(t, no)
+	fntest.PayQuietly(t, no)
 
-	d, err := emu.Renotify(context.Background(), no, emulator.NotifyOptions{URL: down.notifyURL()})
+	d, err := fntest.Emulator().Renotify(context.Background(), no, emulator.NotifyOptions{URL: down.notifyURL()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d.Status != 503 || d.Delivered {
 		t.Fatalf("database down: %+v; want 503 so that WeChat Pay re-sends", d)
 	}
-	n, _ := emu.NotificationFor(no, emulator.NotifyOptions{})
-	if r := send(t, down.notifyURL(), n); r.status != 503 || r.str("code") != "FAIL" || r.str("message") == "" {
-		t.Fatalf("FAIL body: %d %s", r.status, r.raw)
+	n, _ := fntest.Emulator().NotificationFor(no, emulator.NotifyOptions{})
+	if r := down.send(n); r.Status != 503 || r.Str("code") != "FAIL" || r.Str("message") == "" {
+		t.Fatalf("FAIL body: %d %s", r.Status, r.Raw)
 	}
 	if o := s.order(no); o.State != orders.StateCreated {
 		t.Fatalf("state %s", o.State)
 	}
 	// The database is back (WeChat Pay's next delivery reaches a healthy instance).
-	if d, _ := emu.Renotify(context.Background(), no, emulator.NotifyOptions{}); d.Status != 200 {
+	if d, _ := fntest.Emulator().Renotify(context.Background(), no, emulator.NotifyOptions{}); d.Status != 200 {
 		t.Fatalf("redelivery: %+v", d)
 	}
 	if o := s.order(no); o.State != orders.StatePaid || o.AfterPay.Runs != 1 {
@@ -482,15 +326,14 @@ func TestDatabaseDown(t *testing.T) {
 func TestHalfDoneIsCompleted(t *testing.T) {
 	s := newStack(t, nil)
 	no := s.newOrder("oHalf", "vip-month")
-	payQuietly(t, no)
-	n, _ := emu.NotificationFor(no, emulator.NotifyOptions{})
+	fntest.PayQuietly(t, no)
+	n, _ := fntest.Emulator().NotificationFor(no, emulator.NotifyOptions{})
 	// An earlier delivery recorded the event and died before the transition.
-	books, _ := orders.Open(context.Background(), s.db)
-	if _, err := books.RecordEvent(context.Background(), orders.Event{ID: n.ID, EventType: n.EventType, OutTradeNo: no}, time.Now()); err != nil {
+	if _, err := s.books.RecordEvent(context.Background(), orders.Event{ID: n.ID, EventType: n.EventType, OutTradeNo: no}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if r := send(t, s.notifyURL(), n); r.status != 200 {
-		t.Fatalf("redelivery: %d %s", r.status, r.raw)
+	if r := s.send(n); r.Status != 200 {
+		t.Fatalf("redelivery: %d %s", r.Status, r.Raw)
 	}
 	evs := s.events()
 	if o := s.order(no); o.State != orders.StatePaid || len(evs) != 1 || evs[0].Outcome != orders.Applied || s.hooks.Load() != 1 {
@@ -502,11 +345,11 @@ func TestPlatformCertificateMode(t *testing.T) {
 	// A merchant on platform certificates (no public key configured).
 	certs := newStack(t, map[string]string{"WXPAY_PUBLIC_KEY_ID": "", "WXPAY_PUBLIC_KEY": ""})
 	no := certs.newOrder("oCert", "coins-100")
-	payQuietly(t, no)
-	if d, _ := emu.Renotify(context.Background(), no, emulator.NotifyOptions{URL: certs.notifyURL(), Mode: emulator.PayModePublicKey}); d.Status != 401 {
+	fntest.PayQuietly(t, no)
+	if d, _ := fntest.Emulator().Renotify(context.Background(), no, emulator.NotifyOptions{URL: certs.notifyURL(), Mode: emulator.PayModePublicKey}); d.Status != 401 {
 		t.Fatalf("public-key signature to a certificate merchant: %d", d.Status)
 	}
-	if d, _ := emu.Renotify(context.Background(), no, emulator.NotifyOptions{URL: certs.notifyURL(), Mode: emulator.PayModeCert}); d.Status != 200 {
+	if d, _ := fntest.Emulator().Renotify(context.Background(), no, emulator.NotifyOptions{URL: certs.notifyURL(), Mode: emulator.PayModeCert}); d.Status != 200 {
 		t.Fatalf("certificate signature: %+v", d)
 	}
 	if o := certs.order(no); o.State != orders.StatePaid {
@@ -517,39 +360,23 @@ func TestPlatformCertificateMode(t *testing.T) {
 	both := newStack(t, map[string]string{"WXPAY_PLATFORM_CERTS": "true"})
 	for i, mode := range []string{emulator.PayModeCert, emulator.PayModePublicKey} {
 		no := both.newOrder("oMigrating", "coins-100")
-		payQuietly(t, no)
-		if d, _ := emu.Renotify(context.Background(), no, emulator.NotifyOptions{URL: both.notifyURL(), Mode: mode}); d.Status != 200 {
+		fntest.PayQuietly(t, no)
+		if d, _ := fntest.Emulator().Renotify(context.Background(), no, emulator.NotifyOptions{URL: both.notifyURL(), Mode: mode}); d.Status != 200 {
 			t.Fatalf("#%d %s during migration: %+v", i, mode, d)
 		}
 	}
 }
 
-// wxpayClient is the merchant's own client, to request refunds at the emulator.
-func wxpayClient(t *testing.T, s *stack) *wxpay.Client {
-	t.Helper()
-	cfg, err := config.LoadPay(config.Map(s.env))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := wxpay.New(context.Background(), cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c
-}
-
 func TestRefundNotifications(t *testing.T) {
 	s := newStack(t, nil)
-	pay := wxpayClient(t, s)
-	books, _ := orders.Open(context.Background(), s.db)
+	pay := fntest.PayClient(t, s.env)
 	no := s.newOrder("oRefund", "tea-oolong-250g") // 6800 fen
-	if p, _ := emu.PayOrder(context.Background(), no, emulator.PayRequest{}); p.Status != 200 {
+	if p, _ := fntest.Emulator().PayOrder(context.Background(), no, emulator.PayRequest{}); p.Status != 200 {
 		t.Fatalf("pay: %+v", p)
 	}
 	refund := func(rno string, amount int64) {
 		t.Helper()
-		if _, _, err := books.RequestRefund(context.Background(), orders.RefundRequest{OutTradeNo: no, OutRefundNo: rno, Amount: amount}, time.Now()); err != nil {
+		if _, _, err := s.books.RequestRefund(context.Background(), orders.RefundRequest{OutTradeNo: no, OutRefundNo: rno, Amount: amount}, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := pay.CreateRefund(context.Background(), wxpay.RefundRequest{OutTradeNo: no, OutRefundNo: rno, Refund: amount, Total: 6800}); err != nil {
@@ -558,7 +385,7 @@ func TestRefundNotifications(t *testing.T) {
 	}
 	settle := func(rno, status string) {
 		t.Helper()
-		r, err := emu.SettleRefund(context.Background(), rno, emulator.SettleRequest{Status: status})
+		r, err := fntest.Emulator().SettleRefund(context.Background(), rno, emulator.SettleRequest{Status: status})
 		if err != nil || r.Status != 200 {
 			t.Fatalf("settle %s %s: %+v %v", rno, status, r, err)
 		}
@@ -572,7 +399,7 @@ func TestRefundNotifications(t *testing.T) {
 	if got := money(); got != "PARTIALLY_REFUNDED 5000/0/1800" {
 		t.Fatal(got)
 	}
-	if d, _ := emu.RenotifyRefund(context.Background(), "R1", emulator.NotifyOptions{}); d.Status != 200 || money() != "PARTIALLY_REFUNDED 5000/0/1800" {
+	if d, _ := fntest.Emulator().RenotifyRefund(context.Background(), "R1", emulator.NotifyOptions{}); d.Status != 200 || money() != "PARTIALLY_REFUNDED 5000/0/1800" {
 		t.Fatalf("re-send: %+v %s", d, money())
 	}
 	refund("R2", 2000)
@@ -598,7 +425,7 @@ func TestRefundNotifications(t *testing.T) {
 		t.Fatalf("event outcomes %v, want %v", outcomes, want)
 	}
 	for _, rno := range []string{"R1", "R3"} {
-		if r, _ := books.GetRefund(context.Background(), rno); r.State != orders.RefundSuccess || r.RefundID == "" || r.SuccessAt.IsZero() {
+		if r, _ := s.books.GetRefund(context.Background(), rno); r.State != orders.RefundSuccess || r.RefundID == "" || r.SuccessAt.IsZero() {
 			t.Fatalf("refund %s: %+v", rno, r)
 		}
 	}
@@ -614,7 +441,7 @@ type signer struct {
 
 func newSigner(t testing.TB) signer {
 	t.Helper()
-	k, err := emu.PayKeys("")
+	k, err := fntest.Emulator().PayKeys("")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -662,29 +489,29 @@ func TestOtherEvents(t *testing.T) {
 	s := newStack(t, nil)
 	sg := newSigner(t)
 	no := s.newOrder("oOther", "mug-ceramic")
-	post := func(id, eventType, originalType string, plain any) reply {
+	post := func(id, eventType, originalType string, plain any) fntest.Reply {
 		p, _ := json.Marshal(plain)
 		body := sg.envelope(t, id, eventType, originalType, p)
-		return send(t, s.notifyURL(), emulator.PayNotification{Body: body, Header: sg.sign(body, time.Now())})
+		return s.send(emulator.PayNotification{Body: body, Header: sg.sign(body, time.Now())})
 	}
 	// An event type we do not handle is acknowledged and recorded as ignored.
-	if r := post("EV-other-1", "TRANSACTION.CLOSED", "transaction", map[string]any{"out_trade_no": no}); r.status != 200 {
-		t.Fatalf("unknown event type: %d %s", r.status, r.raw)
+	if r := post("EV-other-1", "TRANSACTION.CLOSED", "transaction", map[string]any{"out_trade_no": no}); r.Status != 200 {
+		t.Fatalf("unknown event type: %d %s", r.Status, r.Raw)
 	}
 	// A refund notice whose status contradicts its event type is flagged, not applied.
-	if r := post("EV-other-2", "REFUND.SUCCESS", "refund", map[string]any{"mchid": merchant.MchID, "out_trade_no": no,
-		"out_refund_no": "RX", "refund_status": "CLOSED", "amount": map[string]any{"total": 3900, "refund": 3900}}); r.status != 200 {
-		t.Fatalf("contradictory refund: %d %s", r.status, r.raw)
+	if r := post("EV-other-2", "REFUND.SUCCESS", "refund", map[string]any{"mchid": fntest.Merchant().MchID, "out_trade_no": no,
+		"out_refund_no": "RX", "refund_status": "CLOSED", "amount": map[string]any{"total": 3900, "refund": 3900}}); r.Status != 200 {
+		t.Fatalf("contradictory refund: %d %s", r.Status, r.Raw)
 	}
 	// A payment for an order we never created.
-	if r := post("EV-other-3", "TRANSACTION.SUCCESS", "transaction", map[string]any{"appid": emulator.DefaultAppID, "mchid": merchant.MchID,
-		"out_trade_no": "20990101000000nosuchone", "transaction_id": "4200", "trade_state": "SUCCESS", "amount": map[string]any{"total": 1}}); r.status != 200 {
-		t.Fatalf("unknown order: %d %s", r.status, r.raw)
+	if r := post("EV-other-3", "TRANSACTION.SUCCESS", "transaction", map[string]any{"appid": emulator.DefaultAppID, "mchid": fntest.Merchant().MchID,
+		"out_trade_no": "20990101000000nosuchone", "transaction_id": "4200", "trade_state": "SUCCESS", "amount": map[string]any{"total": 1}}); r.Status != 200 {
+		t.Fatalf("unknown order: %d %s", r.Status, r.Raw)
 	}
 	// Authentic but not decryptable (a wrong APIv3 key on our side, say): WeChat Pay must retry.
 	body := []byte(`{"id":"EV-other-4","event_type":"TRANSACTION.SUCCESS","resource":{"algorithm":"AEAD_AES_256_GCM","nonce":"0123456789ab","ciphertext":"AAAA","associated_data":"transaction"}}`)
-	if r := send(t, s.notifyURL(), emulator.PayNotification{Body: body, Header: sg.sign(body, time.Now())}); r.status != 500 || r.str("code") != "FAIL" {
-		t.Fatalf("undecryptable: %d %s", r.status, r.raw)
+	if r := s.send(emulator.PayNotification{Body: body, Header: sg.sign(body, time.Now())}); r.Status != 500 || r.Str("code") != "FAIL" {
+		t.Fatalf("undecryptable: %d %s", r.Status, r.Raw)
 	}
 	got := map[string]string{}
 	for _, e := range s.events() {
@@ -753,16 +580,9 @@ func (s *fuzzStack) order() orders.Order {
 // decrypts with the APIv3 key.
 func newFuzzStack(f *testing.F) *fuzzStack {
 	f.Helper()
-	uri, name := dbtest.New(f)
-	env := payEnv(f)
-	env["MONGODB_URI"], env["MONGODB_DATABASE"], env["WXPAY_NOTIFY_URL"] = uri, name, "http://127.0.0.1:9/paynotify/"
-	d := deps.New(config.Map(env))
-	f.Cleanup(func() { d.Close(context.Background()) })
-	db := dbtest.Database(f).Client().Database(name)
-	books, err := orders.Open(context.Background(), db)
-	if err != nil {
-		f.Fatal(err)
-	}
+	env := fntest.Env(f, nil)
+	d := fntest.Deps(f, env)
+	books := fntest.Books(f, fntest.DB(f, env))
 	now := time.Now()
 	o, _, err := books.Create(context.Background(), orders.Order{OutTradeNo: orders.NewOutTradeNo(now), OpenID: "oFuzz",
 		Items: []orders.Item{{SKU: "coins-100", Name: "coins", Price: 100, Qty: 1, Kind: orders.KindVirtual}}, Amount: 100,
@@ -775,11 +595,11 @@ func newFuzzStack(f *testing.F) *fuzzStack {
 
 func TestAnswersAreJSON(t *testing.T) {
 	s := newStack(t, nil)
-	r := send(t, s.notifyURL(), emulator.PayNotification{Body: []byte("{}"), Header: http.Header{}})
-	if r.status != 401 || r.str("code") != "FAIL" || !strings.Contains(r.raw, "signature") {
-		t.Fatalf("%d %s", r.status, r.raw)
+	r := s.send(emulator.PayNotification{Body: []byte("{}"), Header: http.Header{}})
+	if r.Status != 401 || r.Str("code") != "FAIL" || !strings.Contains(r.Raw, "signature") {
+		t.Fatalf("%d %s", r.Status, r.Raw)
 	}
-	if r := do(t, "GET", s.notifyURL(), "", nil); r.status != 405 {
-		t.Fatalf("GET: %d", r.status)
+	if r := s.Get("/paynotify/", ""); r.Status != 405 {
+		t.Fatalf("GET: %d", r.Status)
 	}
 }
