@@ -1,280 +1,72 @@
 package refund_test
 
 import (
-	"bytes"
-	"context"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/json"
-	"encoding/pem"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
-	"time"
-
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/wxfn/wxfn/functions/refund"
-	"github.com/wxfn/wxfn/infra/dbtest"
 	"github.com/wxfn/wxfn/infra/emulator"
-	"github.com/wxfn/wxfn/shared/config"
-	"github.com/wxfn/wxfn/shared/deps"
+	"github.com/wxfn/wxfn/infra/fntest"
 	"github.com/wxfn/wxfn/shared/orders"
-	"github.com/wxfn/wxfn/shared/runtime"
-	"github.com/wxfn/wxfn/shared/wxpay"
 )
 
-var (
-	emu         *emulator.Emulator
-	emuBase     string
-	merchant    emulator.Merchant
-	merchantKey *rsa.PrivateKey
-	// sink stands in for paynotify: it acknowledges every notification, so refunds are settled
-	// in these tests by GET's query of WeChat Pay.
-	sink *httptest.Server
-)
-
-const adminKey = "adm_test_0123456789abcdef0123456789abcdef"
-
-func TestMain(m *testing.M) {
-	// Request logs only for what went wrong; the tests say the rest.
-	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
-	var err error
-	merchant, merchantKey, err = emulator.GenerateMerchant(emulator.DefaultMchID)
-	if err != nil {
-		panic(err)
-	}
-	emu = emulator.New(emulator.Config{Pay: emulator.PayConfig{Merchants: []emulator.Merchant{merchant}}})
-	srv := httptest.NewServer(emu)
-	emuBase = srv.URL
-	sink = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	dbtest.Main(m)
-}
-
-// payEnv is the WeChat Pay part of a function's environment against the emulator.
-func payEnv() map[string]string {
-	p8, _ := x509.MarshalPKCS8PrivateKey(merchantKey)
-	pub, _ := x509.MarshalPKIXPublicKey(emu.PlatformPublicKey())
-	return map[string]string{
-		"WX_APPID":            emulator.DefaultAppID,
-		"WX_SECRET":           emulator.DefaultAppSecret,
-		"WX_API_BASE":         emuBase + "/_emu/wx",
-		"WXPAY_MCHID":         merchant.MchID,
-		"WXPAY_CERT_SERIAL":   merchant.CertSerial,
-		"WXPAY_PRIVATE_KEY":   string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: p8})),
-		"WXPAY_APIV3_KEY":     merchant.APIv3Key,
-		"WXPAY_PUBLIC_KEY_ID": emu.PublicKeyID(),
-		"WXPAY_PUBLIC_KEY":    string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})),
-		"WXPAY_NOTIFY_URL":    sink.URL + "/paynotify",
-		"WXPAY_API_BASE":      emuBase + emulator.PayPrefix,
-	}
-}
+func TestMain(m *testing.M) { fntest.Main(m) }
 
 // stack is one test's refund function behind the real HTTP adapter, with its own database, and
-// the books and WeChat Pay client a test uses to set the scene.
+// the shop (books and WeChat Pay client) a test uses to set the scene.
 type stack struct {
-	t     *testing.T
-	url   string
-	fn    http.Handler
-	db    *mongo.Database
-	books *orders.Store
-	pay   *wxpay.Client
-	env   map[string]string
+	*fntest.Client
+	t    *testing.T
+	shop *fntest.Shop
+	env  map[string]string
 }
 
 func newStack(t *testing.T, override map[string]string) *stack {
 	t.Helper()
-	uri, name := dbtest.New(t)
-	env := payEnv()
-	env["MONGODB_URI"], env["MONGODB_DATABASE"], env["ADMIN_KEYS"] = uri, name, adminKey
-	for k, v := range override {
-		if v == "" {
-			delete(env, k)
-		} else {
-			env[k] = v
-		}
-	}
-	d := deps.New(config.Map(env))
-	h := runtime.HTTPHandler(refund.NewWithDeps(d))
-	srv := httptest.NewServer(h)
-	t.Cleanup(func() {
-		srv.Close()
-		d.Close(context.Background())
-	})
-	ctx := context.Background()
-	db := dbtest.Database(t).Client().Database(name)
-	books, err := orders.Open(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.LoadPay(config.Map(env))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pay, err := wxpay.New(ctx, cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pay.Close)
-	return &stack{t: t, url: srv.URL, fn: h, db: db, books: books, pay: pay, env: env}
+	env := fntest.Env(t, override)
+	return &stack{Client: fntest.Serve(t, refund.NewWithDeps(fntest.Deps(t, env))), t: t, shop: fntest.NewShop(t, env), env: env}
 }
 
 // paidOrder creates an order of amount fen, places it at WeChat Pay, pays it there without a
 // notification and applies the payment as paynotify would.
-func (s *stack) paidOrder(amount int64) string {
-	s.t.Helper()
-	no := s.createdOrder(amount)
-	ctx := context.Background()
-	deliver := false
-	if _, err := emu.PayOrder(ctx, no, emulator.PayRequest{Deliver: &deliver}); err != nil {
-		s.t.Fatal(err)
-	}
-	tx, err := s.pay.QueryByOutTradeNo(ctx, no)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	res, err := s.books.ApplyPayment(ctx, orders.MerchantOf(s.pay), orders.PaidOf(tx), time.Now())
-	if err != nil || res.Outcome != orders.Applied {
-		s.t.Fatalf("apply payment: %v %+v", err, res)
-	}
-	return no
-}
+func (s *stack) paidOrder(amount int64) string { return s.shop.Paid(amount, orders.KindPhysical) }
 
 // createdOrder creates an order of amount fen and places it at WeChat Pay, unpaid.
-func (s *stack) createdOrder(amount int64) string {
-	s.t.Helper()
-	ctx := context.Background()
-	now := time.Now()
-	no := orders.NewOutTradeNo(now)
-	o := orders.Order{
-		OutTradeNo: no, OpenID: "oRefundTestUser0000000000001", Amount: amount, Description: "测试商品",
-		Items:      []orders.Item{{SKU: "tea-250", Name: "测试商品", Price: amount, Qty: 1, Kind: orders.KindPhysical}},
-		TimeExpire: now.Add(time.Hour),
-	}
-	if _, _, err := s.books.Create(ctx, o, now); err != nil {
-		s.t.Fatal(err)
-	}
-	if _, err := s.pay.Prepay(ctx, wxpay.PrepayRequest{OutTradeNo: no, Description: o.Description, Total: amount, OpenID: o.OpenID, TimeExpire: o.TimeExpire}); err != nil {
-		s.t.Fatal(err)
-	}
-	return no
-}
+func (s *stack) createdOrder(amount int64) string { return s.shop.Place(amount, orders.KindPhysical) }
 
-type reply struct {
-	status int
-	body   map[string]any
-	raw    string
-	header http.Header
-}
-
-func (r reply) errCode() string {
-	e, _ := r.body["error"].(map[string]any)
-	c, _ := e["code"].(string)
-	return c
-}
-
-func (r reply) errMessage() string {
-	e, _ := r.body["error"].(map[string]any)
-	c, _ := e["message"].(string)
-	return c
-}
-
-func (r reply) str(k string) string { v, _ := r.body[k].(string); return v }
-
-func (r reply) num(k string) int64 { v, _ := r.body[k].(float64); return int64(v) }
-
-func (r reply) order(k string) int64 {
-	o, _ := r.body["order"].(map[string]any)
+// orderMoney is a number field of the order in a refund's answer.
+func orderMoney(r fntest.Reply, k string) int64 {
+	o, _ := r.Body["order"].(map[string]any)
 	v, _ := o[k].(float64)
 	return int64(v)
 }
 
-func (s *stack) do(method, path, key string, body any) reply {
-	s.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		j, _ := json.Marshal(b)
-		rd = bytes.NewReader(j)
-	}
-	req, _ := http.NewRequest(method, s.url+path, rd)
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	out := reply{status: resp.StatusCode, raw: string(raw), header: resp.Header}
-	json.Unmarshal(raw, &out.body)
-	return out
-}
+func (s *stack) refund(body any) fntest.Reply { return s.Post("/", fntest.AdminKey, body) }
 
-func (s *stack) refund(body any) reply { return s.do(http.MethodPost, "/", adminKey, body) }
-
-func (s *stack) get(no string, refresh bool) reply {
+func (s *stack) get(no string, refresh bool) fntest.Reply {
 	p := "/" + no
 	if refresh {
 		p += "?refresh=true"
 	}
-	return s.do(http.MethodGet, p, adminKey, nil)
+	return s.Get(p, fntest.AdminKey)
 }
 
-func (s *stack) order(no string) orders.Order {
-	s.t.Helper()
-	o, err := s.books.Get(context.Background(), no)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	return o
-}
+func (s *stack) order(no string) orders.Order { return fntest.Order(s.t, s.shop.Books, no) }
 
 func (s *stack) refunds() []orders.Refund {
-	s.t.Helper()
-	cur, err := s.db.Collection(orders.RefundsCollection).Find(context.Background(), bson.D{})
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	var out []orders.Refund
-	if err := cur.All(context.Background(), &out); err != nil {
-		s.t.Fatal(err)
-	}
-	return out
+	return fntest.All[orders.Refund](s.t, s.shop.DB.Collection(orders.RefundsCollection))
 }
 
 // wechatRefunds is what WeChat Pay (the emulator) holds for an order.
 func wechatRefunds(t *testing.T, outTradeNo string) []emulator.RefundInfo {
 	t.Helper()
-	o, err := emu.Order(merchant.MchID, outTradeNo)
+	o, err := fntest.Emulator().Order(fntest.Merchant().MchID, outTradeNo)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return o.Refunds
-}
-
-func settle(t *testing.T, outRefundNo, status string) {
-	t.Helper()
-	deliver := false
-	if _, err := emu.SettleRefund(context.Background(), outRefundNo, emulator.SettleRequest{Status: status, Deliver: &deliver}); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // checkBooks asserts the order's money identity and values.
@@ -295,15 +87,15 @@ func TestRefundRemainder(t *testing.T) {
 	s := newStack(t, nil)
 	no := s.paidOrder(1280)
 	r := s.refund(map[string]any{"outTradeNo": no, "reason": "商品缺货"})
-	if r.status != 200 {
-		t.Fatalf("refund: %d %s", r.status, r.raw)
+	if r.Status != 200 {
+		t.Fatalf("refund: %d %s", r.Status, r.Raw)
 	}
-	rno := r.str("outRefundNo")
-	if !strings.HasPrefix(rno, "R") || r.num("amount") != 1280 || r.str("state") != "PROCESSING" || r.str("outTradeNo") != no {
-		t.Fatalf("refund = %s", r.raw)
+	rno := r.Str("outRefundNo")
+	if !strings.HasPrefix(rno, "R") || r.Num("amount") != 1280 || r.Str("state") != "PROCESSING" || r.Str("outTradeNo") != no {
+		t.Fatalf("refund = %s", r.Raw)
 	}
-	if r.order("refunding") != 1280 || r.order("refundable") != 0 {
-		t.Errorf("order money in the answer: %s", r.raw)
+	if orderMoney(r, "refunding") != 1280 || orderMoney(r, "refundable") != 0 {
+		t.Errorf("order money in the answer: %s", r.Raw)
 	}
 	checkBooks(t, s.order(no), orders.StatePaid, 0, 1280, 0)
 	wr := wechatRefunds(t, no)
@@ -311,20 +103,20 @@ func TestRefundRemainder(t *testing.T) {
 		t.Fatalf("WeChat Pay holds %+v", wr)
 	}
 
-	settle(t, rno, "SUCCESS")
+	fntest.SettleQuietly(t, rno, "SUCCESS")
 	g := s.get(rno, true)
-	if g.status != 200 || g.str("state") != "SUCCESS" || g.str("successAt") == "" {
-		t.Fatalf("GET after settlement: %d %s", g.status, g.raw)
+	if g.Status != 200 || g.Str("state") != "SUCCESS" || g.Str("successAt") == "" {
+		t.Fatalf("GET after settlement: %d %s", g.Status, g.Raw)
 	}
-	checked, _ := g.body["checked"].(map[string]any)
+	checked, _ := g.Body["checked"].(map[string]any)
 	if checked["status"] != "SUCCESS" || checked["outcome"] != "applied" {
 		t.Errorf("checked = %v", checked)
 	}
 	checkBooks(t, s.order(no), orders.StateRefunded, 1280, 0, 0)
 	// A settled refund is final: GET answers it without asking WeChat Pay again.
 	g2 := s.get(rno, true)
-	if g2.status != 200 || g2.str("state") != "SUCCESS" || g2.body["checked"] != nil {
-		t.Errorf("second GET: %s", g2.raw)
+	if g2.Status != 200 || g2.Str("state") != "SUCCESS" || g2.Body["checked"] != nil {
+		t.Errorf("second GET: %s", g2.Raw)
 	}
 	checkBooks(t, s.order(no), orders.StateRefunded, 1280, 0, 0)
 }
@@ -337,38 +129,38 @@ func TestPartialRefunds(t *testing.T) {
 	var nos []string
 	for _, amt := range []int64{300, 200} {
 		r := s.refund(map[string]any{"outTradeNo": no, "amount": amt})
-		if r.status != 200 || r.num("amount") != amt {
-			t.Fatalf("refund %d: %d %s", amt, r.status, r.raw)
+		if r.Status != 200 || r.Num("amount") != amt {
+			t.Fatalf("refund %d: %d %s", amt, r.Status, r.Raw)
 		}
-		nos = append(nos, r.str("outRefundNo"))
+		nos = append(nos, r.Str("outRefundNo"))
 	}
 	checkBooks(t, s.order(no), orders.StatePaid, 0, 500, 500)
-	settle(t, nos[0], "SUCCESS")
-	if g := s.get(nos[0], true); g.str("state") != "SUCCESS" {
-		t.Fatalf("GET: %s", g.raw)
+	fntest.SettleQuietly(t, nos[0], "SUCCESS")
+	if g := s.get(nos[0], true); g.Str("state") != "SUCCESS" {
+		t.Fatalf("GET: %s", g.Raw)
 	}
 	checkBooks(t, s.order(no), orders.StatePartiallyRefunded, 300, 200, 500)
 
 	over := s.refund(map[string]any{"outTradeNo": no, "amount": 501})
-	if over.status != 409 || over.errCode() != "exceeds_refundable" || !strings.Contains(over.errMessage(), "500 fen refundable") {
-		t.Fatalf("over-refund: %d %s", over.status, over.raw)
+	if over.Status != 409 || over.ErrCode() != "exceeds_refundable" || !strings.Contains(over.ErrMessage(), "500 fen refundable") {
+		t.Fatalf("over-refund: %d %s", over.Status, over.Raw)
 	}
 	rest := s.refund(map[string]any{"outTradeNo": no})
-	if rest.status != 200 || rest.num("amount") != 500 {
-		t.Fatalf("remainder: %d %s", rest.status, rest.raw)
+	if rest.Status != 200 || rest.Num("amount") != 500 {
+		t.Fatalf("remainder: %d %s", rest.Status, rest.Raw)
 	}
-	nos = append(nos, rest.str("outRefundNo"))
+	nos = append(nos, rest.Str("outRefundNo"))
 	none := s.refund(map[string]any{"outTradeNo": no})
-	if none.status != 409 || !strings.Contains(none.errMessage(), "0 fen refundable") {
-		t.Fatalf("nothing left: %d %s", none.status, none.raw)
+	if none.Status != 409 || !strings.Contains(none.ErrMessage(), "0 fen refundable") {
+		t.Fatalf("nothing left: %d %s", none.Status, none.Raw)
 	}
 	if n := len(s.refunds()); n != 3 {
 		t.Fatalf("%d refunds recorded, want 3 (refusals write nothing)", n)
 	}
 	for _, rno := range nos[1:] {
-		settle(t, rno, "SUCCESS")
-		if g := s.get(rno, true); g.str("state") != "SUCCESS" {
-			t.Fatalf("GET %s: %s", rno, g.raw)
+		fntest.SettleQuietly(t, rno, "SUCCESS")
+		if g := s.get(rno, true); g.Str("state") != "SUCCESS" {
+			t.Fatalf("GET %s: %s", rno, g.Raw)
 		}
 	}
 	checkBooks(t, s.order(no), orders.StateRefunded, 1000, 0, 0)
@@ -384,7 +176,7 @@ func TestRefundRace(t *testing.T) {
 	no := s.paidOrder(1000)
 	const n = 8
 	var wg sync.WaitGroup
-	replies := make([]reply, n)
+	replies := make([]fntest.Reply, n)
 	for i := range n {
 		wg.Add(1)
 		go func() {
@@ -396,11 +188,11 @@ func TestRefundRace(t *testing.T) {
 	ok := 0
 	for _, r := range replies {
 		switch {
-		case r.status == 200:
+		case r.Status == 200:
 			ok++
-		case r.status == 409 && r.errCode() == "exceeds_refundable":
+		case r.Status == 409 && r.ErrCode() == "exceeds_refundable":
 		default:
-			t.Errorf("unexpected answer %d %s", r.status, r.raw)
+			t.Errorf("unexpected answer %d %s", r.Status, r.Raw)
 		}
 	}
 	if ok != 2 {
@@ -431,20 +223,20 @@ func TestIdempotentOutRefundNo(t *testing.T) {
 	body := map[string]any{"outTradeNo": no, "amount": 300, "outRefundNo": "RF-idem-0001"}
 	first := s.refund(body)
 	again := s.refund(body)
-	if first.status != 200 || again.status != 200 || first.str("outRefundNo") != "RF-idem-0001" ||
-		again.str("outRefundNo") != "RF-idem-0001" || again.num("amount") != 300 || again.str("createdAt") != first.str("createdAt") {
-		t.Fatalf("first %d %s\nagain %d %s", first.status, first.raw, again.status, again.raw)
+	if first.Status != 200 || again.Status != 200 || first.Str("outRefundNo") != "RF-idem-0001" ||
+		again.Str("outRefundNo") != "RF-idem-0001" || again.Num("amount") != 300 || again.Str("createdAt") != first.Str("createdAt") {
+		t.Fatalf("first %d %s\nagain %d %s", first.Status, first.Raw, again.Status, again.Raw)
 	}
 	// Without the amount the request means "the same refund" too.
-	if r := s.refund(map[string]any{"outTradeNo": no, "outRefundNo": "RF-idem-0001"}); r.status != 200 || r.num("amount") != 300 {
-		t.Fatalf("without amount: %d %s", r.status, r.raw)
+	if r := s.refund(map[string]any{"outTradeNo": no, "outRefundNo": "RF-idem-0001"}); r.Status != 200 || r.Num("amount") != 300 {
+		t.Fatalf("without amount: %d %s", r.Status, r.Raw)
 	}
 	for _, b := range []map[string]any{
 		{"outTradeNo": no, "amount": 200, "outRefundNo": "RF-idem-0001"},
 		{"outTradeNo": other, "amount": 300, "outRefundNo": "RF-idem-0001"},
 	} {
-		if r := s.refund(b); r.status != 409 || r.errCode() != "out_refund_no_conflict" {
-			t.Errorf("%v: %d %s", b, r.status, r.raw)
+		if r := s.refund(b); r.Status != 409 || r.ErrCode() != "out_refund_no_conflict" {
+			t.Errorf("%v: %d %s", b, r.Status, r.Raw)
 		}
 	}
 	checkBooks(t, s.order(no), orders.StatePaid, 0, 300, 700)
@@ -462,17 +254,17 @@ func TestIdempotentOutRefundNo(t *testing.T) {
 func TestRefundUnknownOutcomeResumes(t *testing.T) {
 	s := newStack(t, nil)
 	no := s.paidOrder(900)
-	if err := emu.InjectFault(emulator.Fault{Path: "/v3/refund/domestic/refunds", Code: "SYSTEM_ERROR"}); err != nil {
+	if err := fntest.Emulator().InjectFault(emulator.Fault{Path: "/v3/refund/domestic/refunds", Code: "SYSTEM_ERROR"}); err != nil {
 		t.Fatal(err)
 	}
 	r := s.refund(map[string]any{"outTradeNo": no, "amount": 400})
-	if r.status != 503 || r.errCode() != "wechat_unavailable" || r.body["error"].(map[string]any)["retryable"] != true {
-		t.Fatalf("refund under a fault: %d %s", r.status, r.raw)
+	if r.Status != 503 || r.ErrCode() != "wechat_unavailable" || !r.Retryable() {
+		t.Fatalf("refund under a fault: %d %s", r.Status, r.Raw)
 	}
-	loc := r.header.Get("Location")
+	loc := r.Header.Get("Location")
 	rno := strings.TrimPrefix(loc, "/")
-	if rno == "" || !strings.Contains(r.errMessage(), rno) {
-		t.Fatalf("no outRefundNo to retry with: Location %q, %s", loc, r.raw)
+	if rno == "" || !strings.Contains(r.ErrMessage(), rno) {
+		t.Fatalf("no outRefundNo to retry with: Location %q, %s", loc, r.Raw)
 	}
 	checkBooks(t, s.order(no), orders.StatePaid, 0, 400, 500)
 	got := s.refunds()
@@ -484,17 +276,17 @@ func TestRefundUnknownOutcomeResumes(t *testing.T) {
 	}
 	// GET asks WeChat Pay, which never heard of it, and says how to resume.
 	g := s.get(rno, true)
-	if c, _ := g.body["checked"].(map[string]any); g.str("state") != "PENDING" || c["status"] != "NOT_FOUND" || !strings.Contains(c["hint"].(string), rno) {
-		t.Fatalf("GET pending: %s", g.raw)
+	if c, _ := g.Body["checked"].(map[string]any); g.Str("state") != "PENDING" || c["status"] != "NOT_FOUND" || !strings.Contains(c["hint"].(string), rno) {
+		t.Fatalf("GET pending: %s", g.Raw)
 	}
 
 	retry := s.refund(map[string]any{"outTradeNo": no, "amount": 400, "outRefundNo": rno})
-	if retry.status != 200 || retry.str("state") != "PROCESSING" || retry.str("outRefundNo") != rno {
-		t.Fatalf("retry: %d %s", retry.status, retry.raw)
+	if retry.Status != 200 || retry.Str("state") != "PROCESSING" || retry.Str("outRefundNo") != rno {
+		t.Fatalf("retry: %d %s", retry.Status, retry.Raw)
 	}
 	retry2 := s.refund(map[string]any{"outTradeNo": no, "amount": 400, "outRefundNo": rno})
-	if retry2.status != 200 || retry2.str("state") != "PROCESSING" {
-		t.Fatalf("second retry: %d %s", retry2.status, retry2.raw)
+	if retry2.Status != 200 || retry2.Str("state") != "PROCESSING" {
+		t.Fatalf("second retry: %d %s", retry2.Status, retry2.Raw)
 	}
 	checkBooks(t, s.order(no), orders.StatePaid, 0, 400, 500)
 	if wr := wechatRefunds(t, no); len(wr) != 1 || wr[0].Amount != 400 {
@@ -506,24 +298,24 @@ func TestRefundUnknownOutcomeResumes(t *testing.T) {
 func TestRefundRefused(t *testing.T) {
 	s := newStack(t, nil)
 	no := s.paidOrder(900)
-	if err := emu.InjectFault(emulator.Fault{Path: "/v3/refund/domestic/refunds", Code: "NOT_ENOUGH", Errmsg: "基本账户余额不足，请充值后重新发起"}); err != nil {
+	if err := fntest.Emulator().InjectFault(emulator.Fault{Path: "/v3/refund/domestic/refunds", Code: "NOT_ENOUGH", Errmsg: "基本账户余额不足，请充值后重新发起"}); err != nil {
 		t.Fatal(err)
 	}
 	r := s.refund(map[string]any{"outTradeNo": no, "outRefundNo": "RF-refused-1"})
-	if r.status != 409 || r.errCode() != "wechat_refused" || !strings.Contains(r.errMessage(), "NOT_ENOUGH") {
-		t.Fatalf("refused: %d %s", r.status, r.raw)
+	if r.Status != 409 || r.ErrCode() != "wechat_refused" || !strings.Contains(r.ErrMessage(), "NOT_ENOUGH") {
+		t.Fatalf("refused: %d %s", r.Status, r.Raw)
 	}
 	checkBooks(t, s.order(no), orders.StatePaid, 0, 0, 900)
 	if got := s.refunds(); len(got) != 1 || got[0].State != orders.RefundFailed || !strings.Contains(got[0].FailReason, "NOT_ENOUGH") {
 		t.Fatalf("refunds = %+v", got)
 	}
 	again := s.refund(map[string]any{"outTradeNo": no, "outRefundNo": "RF-refused-1"})
-	if again.status != 409 || again.errCode() != "refund_failed" {
-		t.Fatalf("same number again: %d %s", again.status, again.raw)
+	if again.Status != 409 || again.ErrCode() != "refund_failed" {
+		t.Fatalf("same number again: %d %s", again.Status, again.Raw)
 	}
 	fresh := s.refund(map[string]any{"outTradeNo": no})
-	if fresh.status != 200 || fresh.num("amount") != 900 {
-		t.Fatalf("new number: %d %s", fresh.status, fresh.raw)
+	if fresh.Status != 200 || fresh.Num("amount") != 900 {
+		t.Fatalf("new number: %d %s", fresh.Status, fresh.Raw)
 	}
 }
 
@@ -542,25 +334,25 @@ func TestRefundBadInput(t *testing.T) {
 	}{
 		{"no key", "", map[string]any{"outTradeNo": paid}, 401, "unauthorized", ""},
 		{"wrong key", "adm_not_the_key_0123456789abcdef012345", map[string]any{"outTradeNo": paid}, 401, "", ""},
-		{"not json", adminKey, "{outTradeNo", 400, "invalid_json", ""},
-		{"no order", adminKey, map[string]any{"reason": "x"}, 400, "missing_out_trade_no", ""},
-		{"bad order", adminKey, map[string]any{"outTradeNo": "a b"}, 400, "invalid_out_trade_no", ""},
-		{"zero", adminKey, map[string]any{"outTradeNo": paid, "amount": 0}, 400, "invalid_amount", ""},
-		{"negative", adminKey, map[string]any{"outTradeNo": paid, "amount": -5}, 400, "invalid_amount", ""},
-		{"fraction", adminKey, `{"outTradeNo":"` + paid + `","amount":1.5}`, 400, "invalid_json", ""},
-		{"string amount", adminKey, `{"outTradeNo":"` + paid + `","amount":"100"}`, 400, "invalid_json", ""},
-		{"bad refund no", adminKey, map[string]any{"outTradeNo": paid, "outRefundNo": "R#1"}, 400, "invalid_out_refund_no", ""},
-		{"long reason", adminKey, map[string]any{"outTradeNo": paid, "reason": strings.Repeat("退", 81)}, 400, "invalid_reason", ""},
-		{"control reason", adminKey, map[string]any{"outTradeNo": paid, "reason": "a\nb"}, 400, "invalid_reason", ""},
-		{"unknown order", adminKey, map[string]any{"outTradeNo": "20260101000000NoSuchOrd1"}, 404, "order_not_found", ""},
-		{"unpaid order", adminKey, map[string]any{"outTradeNo": unpaid}, 409, "order_not_refundable", "CREATED"},
-		{"too much", adminKey, map[string]any{"outTradeNo": paid, "amount": 1001}, 409, "exceeds_refundable", "1000 fen refundable"},
+		{"not json", fntest.AdminKey, "{outTradeNo", 400, "invalid_json", ""},
+		{"no order", fntest.AdminKey, map[string]any{"reason": "x"}, 400, "missing_out_trade_no", ""},
+		{"bad order", fntest.AdminKey, map[string]any{"outTradeNo": "a b"}, 400, "invalid_out_trade_no", ""},
+		{"zero", fntest.AdminKey, map[string]any{"outTradeNo": paid, "amount": 0}, 400, "invalid_amount", ""},
+		{"negative", fntest.AdminKey, map[string]any{"outTradeNo": paid, "amount": -5}, 400, "invalid_amount", ""},
+		{"fraction", fntest.AdminKey, `{"outTradeNo":"` + paid + `","amount":1.5}`, 400, "invalid_json", ""},
+		{"string amount", fntest.AdminKey, `{"outTradeNo":"` + paid + `","amount":"100"}`, 400, "invalid_json", ""},
+		{"bad refund no", fntest.AdminKey, map[string]any{"outTradeNo": paid, "outRefundNo": "R#1"}, 400, "invalid_out_refund_no", ""},
+		{"long reason", fntest.AdminKey, map[string]any{"outTradeNo": paid, "reason": strings.Repeat("退", 81)}, 400, "invalid_reason", ""},
+		{"control reason", fntest.AdminKey, map[string]any{"outTradeNo": paid, "reason": "a\nb"}, 400, "invalid_reason", ""},
+		{"unknown order", fntest.AdminKey, map[string]any{"outTradeNo": "20260101000000NoSuchOrd1"}, 404, "order_not_found", ""},
+		{"unpaid order", fntest.AdminKey, map[string]any{"outTradeNo": unpaid}, 409, "order_not_refundable", "CREATED"},
+		{"too much", fntest.AdminKey, map[string]any{"outTradeNo": paid, "amount": 1001}, 409, "exceeds_refundable", "1000 fen refundable"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := s.do(http.MethodPost, "/", c.key, c.body)
-			if r.status != c.status || (c.code != "" && r.errCode() != c.code) || !strings.Contains(r.errMessage(), c.msg) {
-				t.Errorf("%d %s; want %d %s %q", r.status, r.raw, c.status, c.code, c.msg)
+			r := s.Do(http.MethodPost, "/", c.key, c.body)
+			if r.Status != c.status || (c.code != "" && r.ErrCode() != c.code) || !strings.Contains(r.ErrMessage(), c.msg) {
+				t.Errorf("%d %s; want %d %s %q", r.Status, r.Raw, c.status, c.code, c.msg)
 			}
 		})
 	}
@@ -576,12 +368,12 @@ func TestRefundBadInput(t *testing.T) {
 		status int
 		code   string
 	}{{"/NoSuchRefund1", 404, "refund_not_found"}, {"/R%231", 400, "invalid_out_refund_no"}} {
-		if r := s.do(http.MethodGet, c.path, adminKey, nil); r.status != c.status || r.errCode() != c.code {
-			t.Errorf("GET %s: %d %s", c.path, r.status, r.raw)
+		if r := s.Do(http.MethodGet, c.path, fntest.AdminKey, nil); r.Status != c.status || r.ErrCode() != c.code {
+			t.Errorf("GET %s: %d %s", c.path, r.Status, r.Raw)
 		}
 	}
-	if r := s.do(http.MethodGet, "/NoSuchRefund1", "", nil); r.status != 401 {
-		t.Errorf("GET without key: %d", r.status)
+	if r := s.Do(http.MethodGet, "/NoSuchRefund1", "", nil); r.Status != 401 {
+		t.Errorf("GET without key: %d", r.Status)
 	}
 }
 
@@ -591,24 +383,24 @@ func TestGetQueriesAfterAWhile(t *testing.T) {
 	s := newStack(t, map[string]string{"REFUND_QUERY_AFTER": "1h"})
 	no := s.paidOrder(600)
 	r := s.refund(map[string]any{"outTradeNo": no, "amount": 250})
-	rno := r.str("outRefundNo")
-	settle(t, rno, "CLOSED")
+	rno := r.Str("outRefundNo")
+	fntest.SettleQuietly(t, rno, "CLOSED")
 	g := s.get(rno, false)
-	if g.status != 200 || g.str("state") != "PROCESSING" || g.body["checked"] != nil {
-		t.Fatalf("GET before REFUND_QUERY_AFTER asked WeChat Pay: %s", g.raw)
+	if g.Status != 200 || g.Str("state") != "PROCESSING" || g.Body["checked"] != nil {
+		t.Fatalf("GET before REFUND_QUERY_AFTER asked WeChat Pay: %s", g.Raw)
 	}
 	checkBooks(t, s.order(no), orders.StatePaid, 0, 250, 350)
 
 	// The same function, told to refresh, applies CLOSED and releases the hold.
 	g = s.get(rno, true)
-	if g.str("state") != "CLOSED" {
-		t.Fatalf("GET refresh: %s", g.raw)
+	if g.Str("state") != "CLOSED" {
+		t.Fatalf("GET refresh: %s", g.Raw)
 	}
 	checkBooks(t, s.order(no), orders.StatePaid, 0, 0, 600)
 
 	bad := newStack(t, map[string]string{"REFUND_QUERY_AFTER": "soon"})
-	if r := bad.get("R1", false); r.status != 500 || r.errCode() != "misconfigured" {
-		t.Errorf("bad REFUND_QUERY_AFTER: %d %s", r.status, r.raw)
+	if r := bad.get("R1", false); r.Status != 500 || r.ErrCode() != "misconfigured" {
+		t.Errorf("bad REFUND_QUERY_AFTER: %d %s", r.Status, r.Raw)
 	}
 }
 
@@ -617,10 +409,10 @@ func TestGetQueriesAtOnce(t *testing.T) {
 	s := newStack(t, map[string]string{"REFUND_QUERY_AFTER": "0s"})
 	no := s.paidOrder(600)
 	r := s.refund(map[string]any{"outTradeNo": no})
-	rno := r.str("outRefundNo")
-	settle(t, rno, "SUCCESS")
-	if g := s.get(rno, false); g.str("state") != "SUCCESS" {
-		t.Fatalf("GET: %s", g.raw)
+	rno := r.Str("outRefundNo")
+	fntest.SettleQuietly(t, rno, "SUCCESS")
+	if g := s.get(rno, false); g.Str("state") != "SUCCESS" {
+		t.Fatalf("GET: %s", g.Raw)
 	}
 	checkBooks(t, s.order(no), orders.StateRefunded, 600, 0, 0)
 }
@@ -630,13 +422,13 @@ func TestGetQueriesAtOnce(t *testing.T) {
 func TestRefundDatabaseDown(t *testing.T) {
 	up := newStack(t, nil)
 	no := up.paidOrder(500)
-	down := newStack(t, map[string]string{"MONGODB_URI": "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300&connectTimeoutMS=300"})
-	for _, r := range []reply{
+	down := newStack(t, map[string]string{"MONGODB_URI": fntest.DeadMongoURI(t)})
+	for _, r := range []fntest.Reply{
 		down.refund(map[string]any{"outTradeNo": no}),
 		down.get("R20261121000000abcdefghij", true),
 	} {
-		if r.status != 503 || r.errCode() != "database_unavailable" || r.body["error"].(map[string]any)["retryable"] != true {
-			t.Errorf("%d %s", r.status, r.raw)
+		if r.Status != 503 || r.ErrCode() != "database_unavailable" || !r.Retryable() {
+			t.Errorf("%d %s", r.Status, r.Raw)
 		}
 	}
 	if len(wechatRefunds(t, no)) != 0 {
