@@ -1,15 +1,11 @@
 package reconcile_test
 
 import (
-	"context"
-	"encoding/json"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/wxfn/wxfn/functions/reconcile"
-	"github.com/wxfn/wxfn/shared/runtime"
+	"github.com/wxfn/wxfn/infra/fntest"
 )
 
 // Every sample event in events/reconcile runs through the runtime as its cloud would deliver it,
@@ -26,35 +22,19 @@ func TestSampleEvents(t *testing.T) {
 		"aws-schedule-daily.json":       0,
 		"aws-eventbridge-daily.json":    0,
 	}
-	files, _ := filepath.Glob("../../events/reconcile/*.json")
-	if len(files) != len(want) {
-		t.Errorf("%d sample events, want %d", len(files), len(want))
+	fill := fntest.Fill{
+		"admin_key": func(testing.TB) string { return fntest.AdminKey },
+		"today":     func(testing.TB) string { return s.today },
 	}
 	runs := 0
-	for _, path := range files {
+	for _, path := range fntest.SampleEvents(t, "reconcile", want) {
 		name := filepath.Base(path)
 		t.Run(name, func(t *testing.T) {
-			raw, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
+			o := fntest.Invoke(t, s.f, path, fill)
+			if o.Status != want[name] || (want[name] == 0 && o.Body["status"] != "ok") {
+				t.Fatalf("%s", o.Out)
 			}
-			ev := strings.NewReplacer("{{admin_key}}", adminKey, "{{today}}", s.today).Replace(string(raw))
-			out, err := runtime.Invoke(context.Background(), s.f, []byte(ev))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var resp struct {
-				StatusCode int    `json:"statusCode"`
-				Body       string `json:"body"`
-				Status     string `json:"status"`
-			}
-			if err := json.Unmarshal(out, &resp); err != nil {
-				t.Fatalf("response %s: %v", out, err)
-			}
-			if resp.StatusCode != want[name] || (want[name] == 0 && resp.Status != "ok") {
-				t.Fatalf("%s", out)
-			}
-			if resp.StatusCode == 200 || want[name] == 0 {
+			if o.Status == 200 || want[name] == 0 {
 				runs++
 				db, _ := s.stored(s.today)
 				if db == nil || db.Runs != runs || db.Bill.Rows != 1 || db.Status != reconcile.StatusBalanced {

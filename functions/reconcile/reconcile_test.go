@@ -4,20 +4,16 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto/rsa"
 	"crypto/sha1"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"io"
-	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -27,50 +23,31 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/wxfn/wxfn/functions/reconcile"
-	"github.com/wxfn/wxfn/infra/dbtest"
 	"github.com/wxfn/wxfn/infra/emulator"
+	"github.com/wxfn/wxfn/infra/fntest"
 	"github.com/wxfn/wxfn/shared/blob"
-	"github.com/wxfn/wxfn/shared/config"
-	"github.com/wxfn/wxfn/shared/deps"
 	"github.com/wxfn/wxfn/shared/fn"
 	"github.com/wxfn/wxfn/shared/orders"
 	"github.com/wxfn/wxfn/shared/runtime"
 	"github.com/wxfn/wxfn/shared/wxpay"
 )
 
-var (
-	emu         *emulator.Emulator
-	emuBase     string
-	merchant    emulator.Merchant
-	merchantKey *rsa.PrivateKey
-	sink        *httptest.Server
-	// corrupting forwards to the emulator but changes one byte of every bill it downloads.
-	corrupting *httptest.Server
-)
-
-const adminKey = "adm_test_0123456789abcdef0123456789abcdef"
+func TestMain(m *testing.M) { fntest.Main(m) }
 
 var cst = time.FixedZone("CST", 8*3600)
 
-func TestMain(m *testing.M) {
-	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
-	var err error
-	merchant, merchantKey, err = emulator.GenerateMerchant(emulator.DefaultMchID)
+// corruptingProxy forwards to the emulator but changes one byte of every bill it downloads; it
+// returns the proxy's base URL.
+func corruptingProxy(t *testing.T) string {
+	target, err := url.Parse(fntest.EmulatorURL())
 	if err != nil {
-		panic(err)
+		t.Fatal(err)
 	}
-	emu = emulator.New(emulator.Config{Pay: emulator.PayConfig{Merchants: []emulator.Merchant{merchant}}})
-	srv := httptest.NewServer(emu)
-	emuBase = srv.URL
-	sink = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	target, _ := url.Parse(emuBase)
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	proxy.ModifyResponse = corruptBill
-	corrupting = httptest.NewServer(proxy)
-	dbtest.Main(m)
+	srv := httptest.NewServer(proxy)
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
 
 // corruptBill changes one digit of a downloaded bill, as a flaky network or a tampering proxy
@@ -111,129 +88,35 @@ func corruptBill(resp *http.Response) error {
 	return nil
 }
 
-func payEnv(apiBase string) map[string]string {
-	p8, _ := x509.MarshalPKCS8PrivateKey(merchantKey)
-	pub, _ := x509.MarshalPKIXPublicKey(emu.PlatformPublicKey())
-	return map[string]string{
-		"WX_APPID":            emulator.DefaultAppID,
-		"WX_SECRET":           emulator.DefaultAppSecret,
-		"WX_API_BASE":         emuBase + "/_emu/wx",
-		"WXPAY_MCHID":         merchant.MchID,
-		"WXPAY_CERT_SERIAL":   merchant.CertSerial,
-		"WXPAY_PRIVATE_KEY":   string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: p8})),
-		"WXPAY_APIV3_KEY":     merchant.APIv3Key,
-		"WXPAY_PUBLIC_KEY_ID": emu.PublicKeyID(),
-		"WXPAY_PUBLIC_KEY":    string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})),
-		"WXPAY_NOTIFY_URL":    sink.URL + "/paynotify",
-		"WXPAY_API_BASE":      apiBase + emulator.PayPrefix,
-	}
-}
-
 // stack is one test's reconcile function behind the real HTTP adapter, with its own database and
-// object store, over an emulator that forgets every payment of earlier tests.
+// object store, over an emulator that forgets every payment of earlier tests, and the shop a test
+// uses to set the scene.
 type stack struct {
+	*fntest.Client
 	t       *testing.T
-	url     string
 	f       fn.Function
-	db      *mongo.Database
-	books   *orders.Store
-	pay     *wxpay.Client
+	shop    *fntest.Shop
 	objects blob.Store
 	today   string
 }
 
 func newStack(t *testing.T, override map[string]string) *stack {
 	t.Helper()
-	emu.Reset()
-	uri, name := dbtest.New(t)
-	dir := t.TempDir()
-	env := payEnv(emuBase)
-	env["MONGODB_URI"], env["MONGODB_DATABASE"], env["ADMIN_KEYS"], env["BLOB_URL"] = uri, name, adminKey, "file://"+dir
-	for k, v := range override {
-		if v == "" {
-			delete(env, k)
-		} else {
-			env[k] = v
-		}
-	}
-	d := deps.New(config.Map(env))
-	f := reconcile.NewWithDeps(d)
-	srv := httptest.NewServer(runtime.HTTPHandler(f))
-	t.Cleanup(func() {
-		srv.Close()
-		d.Close(context.Background())
-	})
-	ctx := context.Background()
-	db := dbtest.Database(t).Client().Database(name)
-	books, err := orders.Open(ctx, db)
+	fntest.Emulator().Reset()
+	env := fntest.Env(t, override)
+	f := reconcile.NewWithDeps(fntest.Deps(t, env))
+	// The test's own WeChat Pay client talks to the emulator, wherever the function is pointed.
+	direct := maps.Clone(env)
+	direct["WXPAY_API_BASE"] = fntest.EmulatorURL() + emulator.PayPrefix
+	objects, err := blob.Open(context.Background(), env["BLOB_URL"])
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.LoadPay(config.Map(payEnv(emuBase)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pay, err := wxpay.New(ctx, cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pay.Close)
-	objects, err := blob.Open(ctx, "file://"+dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &stack{t: t, url: srv.URL, f: f, db: db, books: books, pay: pay, objects: objects,
+	return &stack{Client: fntest.Serve(t, f), t: t, f: f, shop: fntest.NewShop(t, direct), objects: objects,
 		today: time.Now().In(cst).Format(time.DateOnly)}
 }
 
-// order creates an order of amount fen of kind and places it at WeChat Pay, unpaid.
-func (s *stack) order(amount int64, kind orders.Kind) string {
-	s.t.Helper()
-	ctx := context.Background()
-	now := time.Now()
-	no := orders.NewOutTradeNo(now)
-	o := orders.Order{
-		OutTradeNo: no, OpenID: "oReconcileTestUser000000001", Amount: amount, Description: "会员月卡",
-		Items:      []orders.Item{{SKU: "vip-month", Name: "会员月卡", Price: amount, Qty: 1, Kind: kind}},
-		TimeExpire: now.Add(time.Hour),
-	}
-	if _, _, err := s.books.Create(ctx, o, now); err != nil {
-		s.t.Fatal(err)
-	}
-	if _, err := s.pay.Prepay(ctx, wxpay.PrepayRequest{OutTradeNo: no, Description: o.Description, Total: amount, OpenID: o.OpenID, TimeExpire: o.TimeExpire}); err != nil {
-		s.t.Fatal(err)
-	}
-	return no
-}
-
-// payAtWeChat pays an order at WeChat Pay without delivering the notification.
-func (s *stack) payAtWeChat(no string) {
-	s.t.Helper()
-	deliver := false
-	if _, err := emu.PayOrder(context.Background(), no, emulator.PayRequest{Deliver: &deliver}); err != nil {
-		s.t.Fatal(err)
-	}
-}
-
-// applyPayment applies what WeChat Pay says about an order to the books, as paynotify would.
-func (s *stack) applyPayment(no string) {
-	s.t.Helper()
-	ctx := context.Background()
-	tx, err := s.pay.QueryByOutTradeNo(ctx, no)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	if _, err := s.books.ApplyPayment(ctx, orders.MerchantOf(s.pay), orders.PaidOf(tx), time.Now()); err != nil {
-		s.t.Fatal(err)
-	}
-}
-
-func (s *stack) paid(amount int64) string {
-	no := s.order(amount, orders.KindPhysical)
-	s.payAtWeChat(no)
-	s.applyPayment(no)
-	return no
-}
+func (s *stack) paid(amount int64) string { return s.shop.Paid(amount, orders.KindPhysical) }
 
 // refund refunds amount of an order in the books and at WeChat Pay, settles it there SUCCESS
 // without a notification and, when apply, applies the result to the books.
@@ -241,27 +124,24 @@ func (s *stack) refund(no string, amount int64, apply bool) string {
 	s.t.Helper()
 	ctx := context.Background()
 	rno := orders.NewOutRefundNo(time.Now())
-	r, _, err := s.books.RequestRefund(ctx, orders.RefundRequest{OutTradeNo: no, OutRefundNo: rno, Amount: amount}, time.Now())
+	r, _, err := s.shop.Books.RequestRefund(ctx, orders.RefundRequest{OutTradeNo: no, OutRefundNo: rno, Amount: amount}, time.Now())
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	w, err := s.pay.CreateRefund(ctx, wxpay.RefundRequest{OutTradeNo: no, OutRefundNo: rno, Refund: r.Amount, Total: r.Total})
+	w, err := s.shop.Pay.CreateRefund(ctx, wxpay.RefundRequest{OutTradeNo: no, OutRefundNo: rno, Refund: r.Amount, Total: r.Total})
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	if _, err := s.books.ApplyRefund(ctx, orders.MerchantOf(s.pay), orders.RefundOf(w), time.Now()); err != nil {
+	if _, err := s.shop.Books.ApplyRefund(ctx, orders.MerchantOf(s.shop.Pay), orders.RefundOf(w), time.Now()); err != nil {
 		s.t.Fatal(err)
 	}
-	deliver := false
-	if _, err := emu.SettleRefund(ctx, rno, emulator.SettleRequest{Status: "SUCCESS", Deliver: &deliver}); err != nil {
-		s.t.Fatal(err)
-	}
+	fntest.SettleQuietly(s.t, rno, "SUCCESS")
 	if apply {
-		w, err := s.pay.QueryRefund(ctx, rno)
+		w, err := s.shop.Pay.QueryRefund(ctx, rno)
 		if err != nil {
 			s.t.Fatal(err)
 		}
-		if _, err := s.books.ApplyRefund(ctx, orders.MerchantOf(s.pay), orders.RefundOf(w), time.Now()); err != nil {
+		if _, err := s.shop.Books.ApplyRefund(ctx, orders.MerchantOf(s.shop.Pay), orders.RefundOf(w), time.Now()); err != nil {
 			s.t.Fatal(err)
 		}
 	}
@@ -270,55 +150,33 @@ func (s *stack) refund(no string, amount int64, apply bool) string {
 
 func (s *stack) plant(p emulator.BillPlant) {
 	s.t.Helper()
-	if _, err := emu.PlantBill(s.today, p); err != nil {
+	if _, err := fntest.Emulator().PlantBill(s.today, p); err != nil {
 		s.t.Fatal(err)
 	}
 }
 
+// reply is reconcile's answer: its report on 200, an error otherwise.
 type reply struct {
-	status int
-	raw    string
+	fntest.Reply
 	report reconcile.Report
-	err    struct {
-		Code      string `json:"code"`
-		Message   string `json:"message"`
-		Retryable bool   `json:"retryable"`
-	}
 }
 
 func (s *stack) post(key string, body string) reply {
 	s.t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, s.url+"/", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	out := reply{status: resp.StatusCode, raw: string(raw)}
-	if resp.StatusCode == 200 {
-		if err := json.Unmarshal(raw, &out.report); err != nil {
-			s.t.Fatalf("report: %v\n%s", err, raw)
+	r := reply{Reply: s.Post("/", key, body)}
+	if r.Status == 200 {
+		if err := json.Unmarshal([]byte(r.Raw), &r.report); err != nil {
+			s.t.Fatalf("report: %v\n%s", err, r.Raw)
 		}
-	} else {
-		var e struct {
-			Error json.RawMessage `json:"error"`
-		}
-		json.Unmarshal(raw, &e)
-		json.Unmarshal(e.Error, &out.err)
 	}
-	return out
+	return r
 }
 
 func (s *stack) run(date string) reconcile.Report {
 	s.t.Helper()
-	r := s.post(adminKey, `{"date":"`+date+`"}`)
-	if r.status != 200 {
-		s.t.Fatalf("reconcile %s: %d %s", date, r.status, r.raw)
+	r := s.post(fntest.AdminKey, `{"date":"`+date+`"}`)
+	if r.Status != 200 {
+		s.t.Fatalf("reconcile %s: %d %s", date, r.Status, r.Raw)
 	}
 	return r.report
 }
@@ -328,7 +186,7 @@ func (s *stack) stored(date string) (db *reconcile.Report, obj *reconcile.Report
 	s.t.Helper()
 	ctx := context.Background()
 	var r reconcile.Report
-	err := s.db.Collection(reconcile.ReportsCollection).FindOne(ctx, bson.D{{Key: "_id", Value: date}}).Decode(&r)
+	err := s.shop.DB.Collection(reconcile.ReportsCollection).FindOne(ctx, bson.D{{Key: "_id", Value: date}}).Decode(&r)
 	switch {
 	case err == nil:
 		db = &r
@@ -363,14 +221,7 @@ func (s *stack) objectKeys() []string {
 	return keys
 }
 
-func (s *stack) getOrder(no string) orders.Order {
-	s.t.Helper()
-	o, err := s.books.Get(context.Background(), no)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	return o
-}
+func (s *stack) getOrder(no string) orders.Order { return fntest.Order(s.t, s.shop.Books, no) }
 
 // find returns the report's discrepancy of kind about no (an out_trade_no or out_refund_no).
 func find(rep reconcile.Report, kind, no string) *reconcile.Discrepancy {
@@ -415,7 +266,7 @@ func TestBalancedDay(t *testing.T) {
 		t.Fatalf("bill %+v database %+v", rep.Bill, rep.Database)
 	}
 	// The stored bill is the file WeChat Pay issued, byte for byte.
-	want, err := emu.TradeBill(merchant.MchID, s.today, emulator.BillAll)
+	want, err := fntest.Emulator().TradeBill(fntest.Merchant().MchID, s.today, emulator.BillAll)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -439,8 +290,8 @@ func TestPlantedDiscrepancies(t *testing.T) {
 	ctx := context.Background()
 	ok := s.paid(1000)
 	// A missed TRANSACTION.SUCCESS, for virtual goods: repairing it ships them.
-	missed := s.order(990, orders.KindVirtual)
-	s.payAtWeChat(missed)
+	missed := s.shop.Place(990, orders.KindVirtual)
+	fntest.PayQuietly(t, missed)
 	amount := s.paid(2000)
 	s.plant(emulator.BillPlant{Kind: emulator.PlantAmount, OutTradeNo: amount, Amount: 1999})
 	absent := s.paid(3000)
@@ -503,10 +354,10 @@ func TestPlantedDiscrepancies(t *testing.T) {
 	if m.Shipping == nil || m.Shipping.State != orders.ShipUploaded {
 		t.Errorf("virtual goods of the repaired order were not shipped: %+v", m.Shipping)
 	}
-	if o, _ := emu.Order(merchant.MchID, missed); len(o.Shipping) != 1 {
+	if o, _ := fntest.Emulator().Order(fntest.Merchant().MchID, missed); len(o.Shipping) != 1 {
 		t.Errorf("WeChat received %d shipping uploads", len(o.Shipping))
 	}
-	if r, err := s.books.GetRefund(ctx, missedRefund); err != nil || r.State != orders.RefundSuccess {
+	if r, err := s.shop.Books.GetRefund(ctx, missedRefund); err != nil || r.State != orders.RefundSuccess {
 		t.Errorf("missed refund after repair: %+v %v", r, err)
 	}
 	if o := s.getOrder(ok); o.State != orders.StatePartiallyRefunded || o.Refunded != 300 {
@@ -555,14 +406,14 @@ func TestBillNotReady(t *testing.T) {
 	s := newStack(t, nil)
 	s.paid(1000)
 	inject := func() {
-		if err := emu.InjectFault(emulator.Fault{Path: "/v3/bill/tradebill", Code: "STATEMENT_CREATING", Errmsg: "账单生成中"}); err != nil {
+		if err := fntest.Emulator().InjectFault(emulator.Fault{Path: "/v3/bill/tradebill", Code: "STATEMENT_CREATING", Errmsg: "账单生成中"}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	inject()
-	r := s.post(adminKey, `{"date":"`+s.today+`"}`)
-	if r.status != 503 || r.err.Code != "bill_not_ready" || !r.err.Retryable {
-		t.Fatalf("admin: %d %s", r.status, r.raw)
+	r := s.post(fntest.AdminKey, `{"date":"`+s.today+`"}`)
+	if r.Status != 503 || r.ErrCode() != "bill_not_ready" || !r.Retryable() {
+		t.Fatalf("admin: %d %s", r.Status, r.Raw)
 	}
 	inject()
 	_, err := runtime.Invoke(context.Background(), s.f, timerEvent(s.today))
@@ -584,11 +435,11 @@ func TestBillNotReady(t *testing.T) {
 
 // A download whose SHA-1 is not the announced one is an error, and nothing lands in storage.
 func TestBillHashMismatch(t *testing.T) {
-	s := newStack(t, map[string]string{"WXPAY_API_BASE": corrupting.URL + emulator.PayPrefix})
+	s := newStack(t, map[string]string{"WXPAY_API_BASE": corruptingProxy(t) + emulator.PayPrefix})
 	s.paid(1111)
-	r := s.post(adminKey, `{"date":"`+s.today+`"}`)
-	if r.status != 502 || r.err.Code != "bill_hash_mismatch" {
-		t.Fatalf("%d %s", r.status, r.raw)
+	r := s.post(fntest.AdminKey, `{"date":"`+s.today+`"}`)
+	if r.Status != 502 || r.ErrCode() != "bill_hash_mismatch" {
+		t.Fatalf("%d %s", r.Status, r.Raw)
 	}
 	if keys := s.objectKeys(); len(keys) != 0 {
 		t.Fatalf("objects stored: %v", keys)
@@ -602,9 +453,9 @@ func TestBillHashMismatch(t *testing.T) {
 // the platform's retry completes it.
 func TestTimerRetriesFailedRepairs(t *testing.T) {
 	s := newStack(t, nil)
-	missed := s.order(700, orders.KindPhysical)
-	s.payAtWeChat(missed)
-	if err := emu.InjectFault(emulator.Fault{Path: "/v3/pay/transactions/out-trade-no/" + missed, Code: "SYSTEM_ERROR"}); err != nil {
+	missed := s.shop.Place(700, orders.KindPhysical)
+	fntest.PayQuietly(t, missed)
+	if err := fntest.Emulator().InjectFault(emulator.Fault{Path: "/v3/pay/transactions/out-trade-no/" + missed, Code: "SYSTEM_ERROR"}); err != nil {
 		t.Fatal(err)
 	}
 	_, err := runtime.Invoke(context.Background(), s.f, timerEvent(s.today))
@@ -685,24 +536,23 @@ func TestBadRequests(t *testing.T) {
 	}{
 		{"no key", "", `{"date":"` + s.today + `"}`, 401, "unauthorized"},
 		{"wrong key", "adm_wrong_0123456789abcdef0123456789ab", `{"date":"` + s.today + `"}`, 401, ""},
-		{"not json", adminKey, `{date`, 400, "invalid_json"},
-		{"no date", adminKey, `{}`, 400, "missing_date"},
-		{"bad date", adminKey, `{"date":"2026-13-01"}`, 400, "invalid_date"},
-		{"other format", adminKey, `{"date":"20261121"}`, 400, "invalid_date"},
-		{"future", adminKey, `{"date":"` + tomorrow + `"}`, 400, "future_date"},
-		{"number", adminKey, `{"date":20261121}`, 400, "invalid_json"},
+		{"not json", fntest.AdminKey, `{date`, 400, "invalid_json"},
+		{"no date", fntest.AdminKey, `{}`, 400, "missing_date"},
+		{"bad date", fntest.AdminKey, `{"date":"2026-13-01"}`, 400, "invalid_date"},
+		{"other format", fntest.AdminKey, `{"date":"20261121"}`, 400, "invalid_date"},
+		{"future", fntest.AdminKey, `{"date":"` + tomorrow + `"}`, 400, "future_date"},
+		{"number", fntest.AdminKey, `{"date":20261121}`, 400, "invalid_json"},
 	}
 	for _, c := range cases {
 		r := s.post(c.key, c.body)
-		if r.status != c.status || (c.code != "" && r.err.Code != c.code) {
-			t.Errorf("%s: %d %s", c.name, r.status, r.raw)
+		if r.Status != c.status || (c.code != "" && r.ErrCode() != c.code) {
+			t.Errorf("%s: %d %s", c.name, r.Status, r.Raw)
 		}
 	}
 	if keys := s.objectKeys(); len(keys) != 0 {
 		t.Errorf("objects stored: %v", keys)
 	}
-	n, _ := s.db.Collection(reconcile.ReportsCollection).CountDocuments(context.Background(), bson.D{})
-	if n != 0 {
+	if n := fntest.Count(t, s.shop.DB.Collection(reconcile.ReportsCollection)); n != 0 {
 		t.Errorf("%d reports stored", n)
 	}
 }
@@ -710,11 +560,11 @@ func TestBadRequests(t *testing.T) {
 // With the database unreachable, the admin is told to retry and the timer run fails (so the
 // platform retries it); no bill is stored without its reconciliation.
 func TestDatabaseDown(t *testing.T) {
-	s := newStack(t, map[string]string{"MONGODB_URI": "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300&connectTimeoutMS=300"})
+	s := newStack(t, map[string]string{"MONGODB_URI": fntest.DeadMongoURI(t)})
 	s.paid(100)
-	r := s.post(adminKey, `{"date":"`+s.today+`"}`)
-	if r.status != 503 || r.err.Code != "database_unavailable" || !r.err.Retryable {
-		t.Fatalf("%d %s", r.status, r.raw)
+	r := s.post(fntest.AdminKey, `{"date":"`+s.today+`"}`)
+	if r.Status != 503 || r.ErrCode() != "database_unavailable" || !r.Retryable() {
+		t.Fatalf("%d %s", r.Status, r.Raw)
 	}
 	if _, err := runtime.Invoke(context.Background(), s.f, timerEvent(s.today)); err == nil {
 		t.Fatal("the timer run succeeded without a database")
