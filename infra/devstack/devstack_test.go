@@ -3,15 +3,13 @@ package devstack_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/wxfn/wxfn/infra/devstack"
+	"github.com/wxfn/wxfn/infra/fntest"
 )
 
 func start(t *testing.T, dir string, env map[string]string) *devstack.Stack {
@@ -31,58 +29,37 @@ func start(t *testing.T, dir string, env map[string]string) *devstack.Stack {
 	return s
 }
 
-func call(t *testing.T, method, url, token string, body any) (int, map[string]any) {
-	t.Helper()
-	var r io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		r = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, url, r)
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out
-}
-
 // The banner's walk-through, as a developer runs it against `make dev`: every step over HTTP,
 // the emulator's control API included; then a restart keeps users, secrets and sessions.
 func TestWalkThroughAndRestart(t *testing.T) {
 	dir := t.TempDir()
 	s := start(t, dir, nil)
+	c := fntest.NewClient(t, s.URL)
 
-	if st, idx := call(t, "GET", s.URL+"/", "", nil); st != 200 || idx["functions"].(map[string]any)["login"] != s.URL+"/login/" {
-		t.Fatalf("index: %d %v", st, idx)
+	if idx := c.Get("/", ""); idx.Status != 200 || idx.Body["functions"].(map[string]any)["login"] != s.URL+"/login/" {
+		t.Fatalf("index: %d %v", idx.Status, idx.Body)
 	}
-	_, code := call(t, "POST", s.URL+"/_emu/wx/codes", "", map[string]any{})
-	st, login := call(t, "POST", s.URL+"/login/", "", map[string]any{"code": code["code"]})
-	if st != 200 || login["isNew"] != true || login["openid"] != code["openid"] {
-		t.Fatalf("login: %d %v", st, login)
+	code := c.Post("/_emu/wx/codes", "", map[string]any{})
+	login := c.Post("/login/", "", map[string]any{"code": code.Body["code"]})
+	if login.Status != 200 || login.Body["isNew"] != true || login.Body["openid"] != code.Body["openid"] {
+		t.Fatalf("login: %d %v", login.Status, login.Body)
 	}
-	token := login["token"].(string)
-	if st, _ := call(t, "POST", s.URL+"/login", "", map[string]any{"code": code["code"]}); st != 401 {
-		t.Fatalf("reused code (no trailing slash): %d", st)
+	token := login.Str("token")
+	if r := c.Post("/login", "", map[string]any{"code": code.Body["code"]}); r.Status != 401 {
+		t.Fatalf("reused code (no trailing slash): %d", r.Status)
 	}
-	_, pcode := call(t, "POST", s.URL+"/_emu/wx/phone-codes", "", map[string]any{"phoneNumber": "13800138000"})
-	if st, phone := call(t, "POST", s.URL+"/login/phone", token, map[string]any{"code": pcode["code"]}); st != 200 || phone["purePhoneNumber"] != "13800138000" {
-		t.Fatalf("phone: %d %v", st, phone)
+	pcode := c.Post("/_emu/wx/phone-codes", "", map[string]any{"phoneNumber": "13800138000"})
+	if phone := c.Post("/login/phone", token, map[string]any{"code": pcode.Body["code"]}); phone.Status != 200 || phone.Body["purePhoneNumber"] != "13800138000" {
+		t.Fatalf("phone: %d %v", phone.Status, phone.Body)
 	}
-	_, enc := call(t, "POST", s.URL+"/_emu/wx/encrypt", "", map[string]any{"openid": code["openid"], "data": map[string]any{"nickName": "Ada"}})
-	if st, plain := call(t, "POST", s.URL+"/login/decrypt", token, enc); st != 200 || plain["nickName"] != "Ada" {
-		t.Fatalf("decrypt: %d %v", st, plain)
+	enc := c.Post("/_emu/wx/encrypt", "", map[string]any{"openid": code.Body["openid"], "data": map[string]any{"nickName": "Ada"}})
+	if plain := c.Post("/login/decrypt", token, enc.Body); plain.Status != 200 || plain.Body["nickName"] != "Ada" {
+		t.Fatalf("decrypt: %d %v", plain.Status, plain.Body)
 	}
-	call(t, "POST", s.URL+"/_emu/faults", "", map[string]any{"path": "/sns/jscode2session", "count": 1, "errcode": -1})
-	_, code2 := call(t, "POST", s.URL+"/_emu/wx/codes", "", map[string]any{})
-	if st, busy := call(t, "POST", s.URL+"/login/", "", map[string]any{"code": code2["code"]}); st != 503 || busy["error"].(map[string]any)["retryable"] != true {
-		t.Fatalf("busy: %d %v", st, busy)
+	c.Post("/_emu/faults", "", map[string]any{"path": "/sns/jscode2session", "count": 1, "errcode": -1})
+	code2 := c.Post("/_emu/wx/codes", "", map[string]any{})
+	if busy := c.Post("/login/", "", map[string]any{"code": code2.Body["code"]}); busy.Status != 503 || !busy.Retryable() {
+		t.Fatalf("busy: %d %v", busy.Status, busy.Body)
 	}
 	if err := s.Close(context.Background()); err != nil {
 		t.Fatal(err)
@@ -98,13 +75,14 @@ func TestWalkThroughAndRestart(t *testing.T) {
 	// Restart on the same data: the session token still works and the user is not new.
 	s2 := start(t, dir, nil)
 	defer s2.Close(context.Background())
-	_, pcode2 := call(t, "POST", s2.URL+"/_emu/wx/phone-codes", "", map[string]any{"phoneNumber": "13900139000"})
-	if st, phone := call(t, "POST", s2.URL+"/login/phone", token, map[string]any{"code": pcode2["code"]}); st != 200 {
-		t.Fatalf("token after restart: %d %v", st, phone)
+	c2 := fntest.NewClient(t, s2.URL)
+	pcode2 := c2.Post("/_emu/wx/phone-codes", "", map[string]any{"phoneNumber": "13900139000"})
+	if phone := c2.Post("/login/phone", token, map[string]any{"code": pcode2.Body["code"]}); phone.Status != 200 {
+		t.Fatalf("token after restart: %d %v", phone.Status, phone.Body)
 	}
-	_, code3 := call(t, "POST", s2.URL+"/_emu/wx/codes", "", map[string]any{"openid": code["openid"]})
-	if st, again := call(t, "POST", s2.URL+"/login/", "", map[string]any{"code": code3["code"]}); st != 200 || again["isNew"] != false {
-		t.Fatalf("login after restart: %d %v", st, again)
+	code3 := c2.Post("/_emu/wx/codes", "", map[string]any{"openid": code.Body["openid"]})
+	if again := c2.Post("/login/", "", map[string]any{"code": code3.Body["code"]}); again.Status != 200 || again.Body["isNew"] != false {
+		t.Fatalf("login after restart: %d %v", again.Status, again.Body)
 	}
 }
 
@@ -115,10 +93,11 @@ func TestEnvironmentOverrides(t *testing.T) {
 	if s.Env["SESSION_TTL"] != "1h" || s.Env["LOG_LEVEL"] != "debug" {
 		t.Fatalf("env = %v", s.Env)
 	}
-	_, code := call(t, "POST", s.URL+"/_emu/wx/codes", "", map[string]any{})
-	_, login := call(t, "POST", s.URL+"/login/", "", map[string]any{"code": code["code"]})
-	exp, err := time.Parse(time.RFC3339, login["expiresAt"].(string))
+	c := fntest.NewClient(t, s.URL)
+	code := c.Post("/_emu/wx/codes", "", map[string]any{})
+	login := c.Post("/login/", "", map[string]any{"code": code.Body["code"]})
+	exp, err := time.Parse(time.RFC3339, login.Str("expiresAt"))
 	if err != nil || time.Until(exp) > 61*time.Minute || time.Until(exp) < 59*time.Minute {
-		t.Fatalf("expiresAt %v with SESSION_TTL=1h", login["expiresAt"])
+		t.Fatalf("expiresAt %v with SESSION_TTL=1h", login.Body["expiresAt"])
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/wxfn/wxfn/infra/fntest"
 )
 
 // The payments walk-through a new user follows on `make dev`, over HTTP only: log in, order,
@@ -15,46 +17,45 @@ func TestPaymentWalkThrough(t *testing.T) {
 	s := start(t, dir, nil)
 	defer s.Close(context.Background())
 	admin := s.AdminKey()
+	c := fntest.NewClient(t, s.URL)
 
-	_, code := call(t, "POST", s.URL+"/_emu/wx/codes", "", map[string]any{})
-	_, login := call(t, "POST", s.URL+"/login/", "", map[string]any{"code": code["code"]})
-	token := login["token"].(string)
+	code := c.Post("/_emu/wx/codes", "", map[string]any{})
+	token := c.Post("/login/", "", map[string]any{"code": code.Body["code"]}).Str("token")
 
-	st, order := call(t, "POST", s.URL+"/payorder/", token, map[string]any{"items": []map[string]any{{"sku": "tea-oolong-250g", "qty": 2}, {"sku": "vip-month", "qty": 1}}})
-	if st != 201 || order["amount"] != float64(2*6800+1500) {
-		t.Fatalf("order: %d %v", st, order)
+	order := c.Post("/payorder/", token, map[string]any{"items": []map[string]any{{"sku": "tea-oolong-250g", "qty": 2}, {"sku": "vip-month", "qty": 1}}})
+	if order.Status != 201 || order.Body["amount"] != float64(2*6800+1500) {
+		t.Fatalf("order: %d %v", order.Status, order.Body)
 	}
-	no := order["outTradeNo"].(string)
-	if p, _ := order["payment"].(map[string]any); p["paySign"] == "" || p["signType"] != "RSA" {
-		t.Fatalf("payment params: %v", order["payment"])
+	no := order.Str("outTradeNo")
+	if p, _ := order.Body["payment"].(map[string]any); p["paySign"] == "" || p["signType"] != "RSA" {
+		t.Fatalf("payment params: %v", order.Body["payment"])
 	}
-	st, paid := call(t, "POST", s.URL+"/_emu/pay/orders/"+no+"/pay", "", map[string]any{})
-	if st != 200 || paid["delivered"] != true {
-		t.Fatalf("emulator pay: %d %v", st, paid)
+	if paid := c.Post("/_emu/pay/orders/"+no+"/pay", "", map[string]any{}); paid.Status != 200 || paid.Body["delivered"] != true {
+		t.Fatalf("emulator pay: %d %v", paid.Status, paid.Body)
 	}
-	if st, got := call(t, "GET", s.URL+"/payorder/"+no, token, nil); st != 200 || got["state"] != "PAID" {
-		t.Fatalf("after payment: %d %v", st, got)
+	if got := c.Get("/payorder/"+no, token); got.Status != 200 || got.Body["state"] != "PAID" {
+		t.Fatalf("after payment: %d %v", got.Status, got.Body)
 	}
 
-	st, refund := call(t, "POST", s.URL+"/refund/", admin, map[string]any{"outTradeNo": no, "reason": "walk-through"})
-	if st != 200 || refund["amount"] != float64(2*6800+1500) || refund["state"] != "PROCESSING" {
-		t.Fatalf("refund: %d %v", st, refund)
+	refund := c.Post("/refund/", admin, map[string]any{"outTradeNo": no, "reason": "walk-through"})
+	if refund.Status != 200 || refund.Body["amount"] != float64(2*6800+1500) || refund.Body["state"] != "PROCESSING" {
+		t.Fatalf("refund: %d %v", refund.Status, refund.Body)
 	}
-	rno := refund["outRefundNo"].(string)
-	if st, settled := call(t, "POST", s.URL+"/_emu/pay/refunds/"+rno+"/settle", "", map[string]any{"status": "SUCCESS"}); st != 200 {
-		t.Fatalf("settle: %d %v", st, settled)
+	rno := refund.Str("outRefundNo")
+	if settled := c.Post("/_emu/pay/refunds/"+rno+"/settle", "", map[string]any{"status": "SUCCESS"}); settled.Status != 200 {
+		t.Fatalf("settle: %d %v", settled.Status, settled.Body)
 	}
-	if st, got := call(t, "GET", s.URL+"/refund/"+rno, admin, nil); st != 200 || got["state"] != "SUCCESS" {
-		t.Fatalf("refund after settle: %d %v", st, got)
+	if got := c.Get("/refund/"+rno, admin); got.Status != 200 || got.Body["state"] != "SUCCESS" {
+		t.Fatalf("refund after settle: %d %v", got.Status, got.Body)
 	}
-	if st, got := call(t, "GET", s.URL+"/payorder/"+no, token, nil); st != 200 || got["state"] != "REFUNDED" {
-		t.Fatalf("order after refund: %d %v", st, got)
+	if got := c.Get("/payorder/"+no, token); got.Status != 200 || got.Body["state"] != "REFUNDED" {
+		t.Fatalf("order after refund: %d %v", got.Status, got.Body)
 	}
 
 	today := time.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01-02")
-	st, report := call(t, "POST", s.URL+"/reconcile/", admin, map[string]any{"date": today})
-	if st != 200 || len(report["discrepancies"].([]any)) != 0 {
-		t.Fatalf("reconcile: %d %v", st, report)
+	report := c.Post("/reconcile/", admin, map[string]any{"date": today})
+	if discrepancies, _ := report.Body["discrepancies"].([]any); report.Status != 200 || discrepancies == nil || len(discrepancies) != 0 {
+		t.Fatalf("reconcile: %d %v", report.Status, report.Body)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "blob", "bills", "trade", today+".csv")); err != nil {
 		t.Fatalf("the bill is not in the object store: %v", err)
