@@ -8,9 +8,33 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/wxfn/wxfn/shared/deps"
 	"github.com/wxfn/wxfn/shared/fn"
 	"github.com/wxfn/wxfn/shared/runtime"
 )
+
+// Stack is one test's function behind the real HTTP adapter, over its own environment and
+// database.
+type Stack struct {
+	*Client
+	// Env is the function's environment (see Env).
+	Env map[string]string
+	// DB is the function's database on the test binary's server (see DB).
+	DB *mongo.Database
+	// Fn is the function served, for running events through it as the clouds would.
+	Fn fn.Function
+}
+
+// Start builds a function with newFn (the NewWithDeps every function exports) over
+// Deps(t, Env(t, overrides)) and serves it (see Serve).
+func Start(t testing.TB, newFn func(*deps.Deps) fn.Function, overrides map[string]string) *Stack {
+	t.Helper()
+	env := Env(t, overrides)
+	f := newFn(Deps(t, env))
+	return &Stack{Client: Serve(t, f), Env: env, DB: DB(t, env), Fn: f}
+}
 
 // Serve serves f through the real HTTP adapter (runtime.HTTPHandler) on a loopback server, closed
 // when the test ends, and returns a client of it.

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"net"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -81,6 +82,19 @@ func Deps(t testing.TB, env map[string]string) *deps.Deps {
 func DB(t testing.TB, env map[string]string) *mongo.Database {
 	t.Helper()
 	return dbtest.Database(t).Client().Database(env["MONGODB_DATABASE"])
+}
+
+// DeadMongoURI is a MongoDB URI on a loopback port nobody listens on, failing fast: an
+// override of MONGODB_URI for the database-down tests.
+func DeadMongoURI(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("fntest: %v", err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return "mongodb://" + addr + "/?serverSelectionTimeoutMS=300&connectTimeoutMS=300"
 }
 
 // MintCode mints a wx.login code at the emulator, as the mini-program's wx.login would get one.

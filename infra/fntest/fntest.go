@@ -12,11 +12,15 @@
 //	func TestMain(m *testing.M) { fntest.Main(m) }
 //
 //	func TestSomething(t *testing.T) {
-//		env := fntest.Env(t, map[string]string{"SESSION_TTL": "1h"})
-//		c := fntest.Serve(t, login.NewWithDeps(fntest.Deps(t, env)))
-//		r := c.Post("/", "", map[string]string{"code": fntest.MintCode(t, emulator.CodeRequest{}).Code})
-//		if r.Status != 200 { t.Fatalf("%d %s", r.Status, r.Raw) }
+//		s := fntest.Start(t, login.NewWithDeps, map[string]string{"SESSION_TTL": "1h"})
+//		r := s.Post("/", "", map[string]string{"code": fntest.MintCode(t, emulator.CodeRequest{}).Code})
+//		if r.Status != 200 {
+//			t.Fatalf("%d %s", r.Status, r.Raw)
+//		}
 //	}
+//
+// Start is Env, Deps, the function and Serve in one; a test that mounts several functions (as
+// the gateway does) uses those pieces itself.
 package fntest
 
 import (

@@ -16,6 +16,7 @@ import (
 	"github.com/wxfn/wxfn/infra/fntest"
 	"github.com/wxfn/wxfn/shared/auth"
 	"github.com/wxfn/wxfn/shared/config"
+	"github.com/wxfn/wxfn/shared/deps"
 	"github.com/wxfn/wxfn/shared/fn"
 	"github.com/wxfn/wxfn/shared/orders"
 )
@@ -264,5 +265,30 @@ func TestSampleEvents(t *testing.T) {
 	delete(want, filepath.Base(files[0]))
 	if msg := failure(t, func(tb testing.TB) { fntest.SampleEvents(tb, "login", want) }); msg == "" {
 		t.Error("a sample the test does not know passed")
+	}
+}
+
+func TestDeadMongoURI(t *testing.T) {
+	env := fntest.Env(t, map[string]string{"MONGODB_URI": fntest.DeadMongoURI(t)})
+	d := fntest.Deps(t, env)
+	if _, err := d.DB(context.Background()); err == nil {
+		t.Fatal("the dead database answered")
+	}
+}
+
+func TestStart(t *testing.T) {
+	var got *deps.Deps
+	s := fntest.Start(t, func(d *deps.Deps) fn.Function { got = d; return echoFn }, map[string]string{"ECHO_SETTING": "on"})
+	if got == nil || got.Lookup() == nil {
+		t.Fatal("the function was not built over deps")
+	}
+	if v, _ := got.Lookup()("ECHO_SETTING"); v != "on" || s.Env["ECHO_SETTING"] != "on" {
+		t.Fatalf("the deps do not read the stack's environment: %q", v)
+	}
+	if s.DB.Name() != s.Env["MONGODB_DATABASE"] || s.Fn.Spec.Name != "echo" {
+		t.Fatalf("db %s, env %s, fn %s", s.DB.Name(), s.Env["MONGODB_DATABASE"], s.Fn.Spec.Name)
+	}
+	if r := s.Get("/ping", ""); r.Status != 200 || r.Str("path") != "/ping" {
+		t.Fatalf("%d %s", r.Status, r.Raw)
 	}
 }
