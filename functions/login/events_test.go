@@ -4,7 +4,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/wxfn/wxfn/functions/login"
 	"github.com/wxfn/wxfn/infra/emulator"
 	"github.com/wxfn/wxfn/infra/fntest"
 )
@@ -13,7 +12,6 @@ import (
 // get the answers their README promises, with the placeholders make invoke fills.
 func TestSampleEvents(t *testing.T) {
 	s := newStack(t, nil)
-	f := login.NewWithDeps(fntest.Deps(t, s.env))
 	token, _ := s.loggedIn(t)
 
 	want := map[string]int{
@@ -32,7 +30,7 @@ func TestSampleEvents(t *testing.T) {
 	for _, path := range fntest.SampleEvents(t, "login", want) {
 		name := filepath.Base(path)
 		t.Run(name, func(t *testing.T) {
-			if o := fntest.Invoke(t, f, path, fill); o.Status != want[name] {
+			if o := fntest.Invoke(t, s.Fn, path, fill); o.Status != want[name] {
 				t.Fatalf("status %d, want %d: %s", o.Status, want[name], o.Out)
 			}
 		})

@@ -14,7 +14,6 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/wxfn/wxfn/functions/login"
 	"github.com/wxfn/wxfn/infra/emulator"
@@ -25,19 +24,16 @@ func TestMain(m *testing.M) { fntest.Main(m) }
 
 // stack is one test's login function behind the real HTTP adapter, with its own database.
 type stack struct {
-	*fntest.Client
-	t   *testing.T
-	db  *mongo.Database
-	env map[string]string
+	*fntest.Stack
+	t *testing.T
 }
 
 func newStack(t *testing.T, override map[string]string) *stack {
 	t.Helper()
-	env := fntest.Env(t, override)
-	return &stack{Client: fntest.Serve(t, login.NewWithDeps(fntest.Deps(t, env))), t: t, db: fntest.DB(t, env), env: env}
+	return &stack{Stack: fntest.Start(t, login.NewWithDeps, override), t: t}
 }
 
-func (s *stack) users() []bson.M { return fntest.All[bson.M](s.t, s.db.Collection("users")) }
+func (s *stack) users() []bson.M { return fntest.All[bson.M](s.t, s.DB.Collection("users")) }
 
 func (s *stack) login(code string) fntest.Reply {
 	return s.Post("/", "", map[string]string{"code": code})
@@ -120,7 +116,7 @@ func TestLoginRefusals(t *testing.T) {
 	if r := s.login(used.Code); r.Status != 200 {
 		t.Fatalf("setup login: %d %s", r.Status, r.Raw)
 	}
-	s.db.Collection("users").DeleteMany(context.Background(), bson.D{})
+	s.DB.Collection("users").DeleteMany(context.Background(), bson.D{})
 
 	cases := []struct {
 		name   string
@@ -197,7 +193,7 @@ func TestLoginWeChatTrouble(t *testing.T) {
 			if r := s.login(c.Code); r.Status != 200 {
 				t.Fatalf("retry after recovery: %d %s", r.Status, r.Raw)
 			}
-			s.db.Collection("users").DeleteMany(context.Background(), bson.D{})
+			s.DB.Collection("users").DeleteMany(context.Background(), bson.D{})
 		})
 	}
 }
@@ -289,7 +285,7 @@ func TestPhone(t *testing.T) {
 			CountryCode     string `bson:"countryCode"`
 		} `bson:"phone"`
 	}
-	if err := s.db.Collection("users").FindOne(context.Background(), bson.D{}).Decode(&u); err != nil {
+	if err := s.DB.Collection("users").FindOne(context.Background(), bson.D{}).Decode(&u); err != nil {
 		t.Fatal(err)
 	}
 	if u.ID != c.OpenID || u.Phone.PurePhoneNumber != "13800138000" || u.Phone.CountryCode != "86" {
