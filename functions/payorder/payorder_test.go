@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"github.com/wxfn/wxfn/functions/payorder"
 	"github.com/wxfn/wxfn/infra/emulator"
@@ -28,11 +27,9 @@ func TestMain(m *testing.M) { fntest.Main(m) }
 // stack is one test's payorder behind the real HTTP adapter, with its own database holding the
 // sample catalogue.
 type stack struct {
-	*fntest.Client
+	*fntest.Stack
 	t     *testing.T
-	db    *mongo.Database
 	books *orders.Store
-	env   map[string]string
 }
 
 func newStack(t *testing.T, override map[string]string) *stack {
@@ -41,19 +38,18 @@ func newStack(t *testing.T, override map[string]string) *stack {
 	// what payorder does on its own.
 	settings := map[string]string{"PAYORDER_QUERY_AFTER": "0s"}
 	maps.Copy(settings, override)
-	env := fntest.Env(t, settings)
-	db := fntest.DB(t, env)
-	s := &stack{Client: fntest.Serve(t, payorder.NewWithDeps(fntest.Deps(t, env))), t: t, db: db, books: fntest.Books(t, db), env: env}
+	st := fntest.Start(t, payorder.NewWithDeps, settings)
+	s := &stack{Stack: st, t: t, books: fntest.Books(t, st.DB)}
 	fntest.SeedProducts(t, s.books)
 	return s
 }
 
 // token issues a session token for openid, as login would.
-func (s *stack) token(openid string) string { return fntest.Token(s.t, s.env, openid) }
+func (s *stack) token(openid string) string { return fntest.Token(s.t, s.Env, openid) }
 
 func (s *stack) order(no string) orders.Order { return fntest.Order(s.t, s.books, no) }
 
-func (s *stack) count(coll string) int64 { return fntest.Count(s.t, s.db.Collection(coll)) }
+func (s *stack) count(coll string) int64 { return fntest.Count(s.t, s.DB.Collection(coll)) }
 
 type line = map[string]any
 
@@ -107,7 +103,7 @@ func TestCreate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w.Total != 20700 || w.OpenID != "oBuyer1" || w.PrepayID != o.PrepayID || w.Attach != "campaign=spring" || w.NotifyURL != s.env["WXPAY_NOTIFY_URL"] {
+	if w.Total != 20700 || w.OpenID != "oBuyer1" || w.PrepayID != o.PrepayID || w.Attach != "campaign=spring" || w.NotifyURL != s.Env["WXPAY_NOTIFY_URL"] {
 		t.Fatalf("emulator order %+v", w)
 	}
 	if exp, _ := time.Parse(time.RFC3339, w.ExpireTime); !exp.Equal(o.TimeExpire) {
@@ -220,7 +216,7 @@ func TestPrepayFailureIsRetryable(t *testing.T) {
 	if r.Status != 503 || r.ErrCode() != "wechatpay_unavailable" || !r.Retryable() {
 		t.Fatalf("prepay fault: %d %s", r.Status, r.Raw)
 	}
-	stored := fntest.All[orders.Order](t, s.db.Collection(orders.OrdersCollection))
+	stored := fntest.All[orders.Order](t, s.DB.Collection(orders.OrdersCollection))
 	if len(stored) != 1 || stored[0].State != orders.StateCreated || stored[0].PrepayID != "" || stored[0].PrepayError != "SYSTEM_ERROR" {
 		t.Fatalf("after a failed prepay: %+v", stored)
 	}
@@ -295,7 +291,7 @@ func TestGetRepairFlagsMismatch(t *testing.T) {
 	tok := s.token("oBuyer1")
 	no := s.Do("POST", "/", tok, basket(item("coins-100", 1))).Str("outTradeNo")
 	// Someone tampered with the local amount after the prepay: WeChat Pay's 100 fen is not it.
-	if _, err := s.db.Collection(orders.OrdersCollection).UpdateOne(context.Background(), bson.D{{Key: "_id", Value: no}},
+	if _, err := s.DB.Collection(orders.OrdersCollection).UpdateOne(context.Background(), bson.D{{Key: "_id", Value: no}},
 		bson.D{{Key: "$set", Value: bson.D{{Key: "amount", Value: 1}}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -401,10 +397,9 @@ func TestSampleEvents(t *testing.T) {
 		"scf-url-get.json":                {200, "state"},
 		"aws-url-close.json":              {200, "closedAt"}, // last: it closes the order the GETs read
 	}
-	f := payorder.NewWithDeps(fntest.Deps(t, s.env))
 	check := func(path string) {
 		t.Helper()
-		o := fntest.Invoke(t, f, path, fill)
+		o := fntest.Invoke(t, s.Fn, path, fill)
 		w := want[o.Name]
 		if o.Status != w.status || (o.Body[w.check] == nil && o.ErrCode() != w.check) {
 			t.Errorf("%s: %d %s; want %d with %s", o.Name, o.Status, o.Raw, w.status, w.check)
