@@ -4,7 +4,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/wxfn/wxfn/functions/refund"
 	"github.com/wxfn/wxfn/infra/fntest"
 )
 
@@ -12,7 +11,6 @@ import (
 // with the placeholders make invoke fills from the running stack filled from this test's.
 func TestSampleEvents(t *testing.T) {
 	s := newStack(t, map[string]string{"REFUND_QUERY_AFTER": "0s"})
-	f := refund.NewWithDeps(fntest.Deps(t, s.env))
 	want := map[string]int{
 		"aws-url-refund.json":            200,
 		"aws-url-refund-partial.json":    200,
@@ -32,7 +30,7 @@ func TestSampleEvents(t *testing.T) {
 	for _, path := range fntest.SampleEvents(t, "refund", want) {
 		name := filepath.Base(path)
 		t.Run(name, func(t *testing.T) {
-			if o := fntest.Invoke(t, f, path, fill); o.Status != want[name] {
+			if o := fntest.Invoke(t, s.Fn, path, fill); o.Status != want[name] {
 				t.Errorf("status %d, want %d: %s", o.Status, want[name], o.Raw)
 			}
 		})

@@ -21,7 +21,7 @@ func TestRefundSettledByNotification(t *testing.T) {
 	pn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { notify.ServeHTTP(w, r) }))
 	t.Cleanup(pn.Close)
 	s := newStack(t, map[string]string{"WXPAY_NOTIFY_URL": pn.URL + "/"})
-	notify = runtime.HTTPHandler(paynotify.NewWithDeps(fntest.Deps(t, s.env)))
+	notify = runtime.HTTPHandler(paynotify.NewWithDeps(fntest.Deps(t, s.Env)))
 	ctx := context.Background()
 
 	no := s.paidOrder(800)

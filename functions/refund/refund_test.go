@@ -17,16 +17,15 @@ func TestMain(m *testing.M) { fntest.Main(m) }
 // stack is one test's refund function behind the real HTTP adapter, with its own database, and
 // the shop (books and WeChat Pay client) a test uses to set the scene.
 type stack struct {
-	*fntest.Client
+	*fntest.Stack
 	t    *testing.T
 	shop *fntest.Shop
-	env  map[string]string
 }
 
 func newStack(t *testing.T, override map[string]string) *stack {
 	t.Helper()
-	env := fntest.Env(t, override)
-	return &stack{Client: fntest.Serve(t, refund.NewWithDeps(fntest.Deps(t, env))), t: t, shop: fntest.NewShop(t, env), env: env}
+	st := fntest.Start(t, refund.NewWithDeps, override)
+	return &stack{Stack: st, t: t, shop: fntest.NewShop(t, st.Env)}
 }
 
 // paidOrder creates an order of amount fen, places it at WeChat Pay, pays it there without a
@@ -56,7 +55,7 @@ func (s *stack) get(no string, refresh bool) fntest.Reply {
 func (s *stack) order(no string) orders.Order { return fntest.Order(s.t, s.shop.Books, no) }
 
 func (s *stack) refunds() []orders.Refund {
-	return fntest.All[orders.Refund](s.t, s.shop.DB.Collection(orders.RefundsCollection))
+	return fntest.All[orders.Refund](s.t, s.DB.Collection(orders.RefundsCollection))
 }
 
 // wechatRefunds is what WeChat Pay (the emulator) holds for an order.
