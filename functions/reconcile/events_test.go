@@ -30,7 +30,7 @@ func TestSampleEvents(t *testing.T) {
 	for _, path := range fntest.SampleEvents(t, "reconcile", want) {
 		name := filepath.Base(path)
 		t.Run(name, func(t *testing.T) {
-			o := fntest.Invoke(t, s.f, path, fill)
+			o := fntest.Invoke(t, s.Fn, path, fill)
 			if o.Status != want[name] || (want[name] == 0 && o.Body["status"] != "ok") {
 				t.Fatalf("%s", o.Out)
 			}

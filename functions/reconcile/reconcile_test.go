@@ -26,7 +26,6 @@ import (
 	"github.com/wxfn/wxfn/infra/emulator"
 	"github.com/wxfn/wxfn/infra/fntest"
 	"github.com/wxfn/wxfn/shared/blob"
-	"github.com/wxfn/wxfn/shared/fn"
 	"github.com/wxfn/wxfn/shared/orders"
 	"github.com/wxfn/wxfn/shared/runtime"
 	"github.com/wxfn/wxfn/shared/wxpay"
@@ -92,9 +91,8 @@ func corruptBill(resp *http.Response) error {
 // object store, over an emulator that forgets every payment of earlier tests, and the shop a test
 // uses to set the scene.
 type stack struct {
-	*fntest.Client
+	*fntest.Stack
 	t       *testing.T
-	f       fn.Function
 	shop    *fntest.Shop
 	objects blob.Store
 	today   string
@@ -103,17 +101,15 @@ type stack struct {
 func newStack(t *testing.T, override map[string]string) *stack {
 	t.Helper()
 	fntest.Emulator().Reset()
-	env := fntest.Env(t, override)
-	f := reconcile.NewWithDeps(fntest.Deps(t, env))
+	st := fntest.Start(t, reconcile.NewWithDeps, override)
 	// The test's own WeChat Pay client talks to the emulator, wherever the function is pointed.
-	direct := maps.Clone(env)
+	direct := maps.Clone(st.Env)
 	direct["WXPAY_API_BASE"] = fntest.EmulatorURL() + emulator.PayPrefix
-	objects, err := blob.Open(context.Background(), env["BLOB_URL"])
+	objects, err := blob.Open(context.Background(), st.Env["BLOB_URL"])
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &stack{Client: fntest.Serve(t, f), t: t, f: f, shop: fntest.NewShop(t, direct), objects: objects,
-		today: time.Now().In(cst).Format(time.DateOnly)}
+	return &stack{Stack: st, t: t, shop: fntest.NewShop(t, direct), objects: objects, today: time.Now().In(cst).Format(time.DateOnly)}
 }
 
 func (s *stack) paid(amount int64) string { return s.shop.Paid(amount, orders.KindPhysical) }
@@ -186,7 +182,7 @@ func (s *stack) stored(date string) (db *reconcile.Report, obj *reconcile.Report
 	s.t.Helper()
 	ctx := context.Background()
 	var r reconcile.Report
-	err := s.shop.DB.Collection(reconcile.ReportsCollection).FindOne(ctx, bson.D{{Key: "_id", Value: date}}).Decode(&r)
+	err := s.DB.Collection(reconcile.ReportsCollection).FindOne(ctx, bson.D{{Key: "_id", Value: date}}).Decode(&r)
 	switch {
 	case err == nil:
 		db = &r
@@ -416,7 +412,7 @@ func TestBillNotReady(t *testing.T) {
 		t.Fatalf("admin: %d %s", r.Status, r.Raw)
 	}
 	inject()
-	_, err := runtime.Invoke(context.Background(), s.f, timerEvent(s.today))
+	_, err := runtime.Invoke(context.Background(), s.Fn, timerEvent(s.today))
 	var se *runtime.ScheduleError
 	if !errors.As(err, &se) || !errors.Is(err, wxpay.ErrBillNotReady) {
 		t.Fatalf("timer: %v", err)
@@ -458,7 +454,7 @@ func TestTimerRetriesFailedRepairs(t *testing.T) {
 	if err := fntest.Emulator().InjectFault(emulator.Fault{Path: "/v3/pay/transactions/out-trade-no/" + missed, Code: "SYSTEM_ERROR"}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := runtime.Invoke(context.Background(), s.f, timerEvent(s.today))
+	_, err := runtime.Invoke(context.Background(), s.Fn, timerEvent(s.today))
 	if err == nil {
 		t.Fatal("the timer run succeeded with a failed repair")
 	}
@@ -469,7 +465,7 @@ func TestTimerRetriesFailedRepairs(t *testing.T) {
 	if s.getOrder(missed).State != orders.StateCreated {
 		t.Fatal("order changed although its query failed")
 	}
-	out, err := runtime.Invoke(context.Background(), s.f, timerEvent(s.today))
+	out, err := runtime.Invoke(context.Background(), s.Fn, timerEvent(s.today))
 	if err != nil {
 		t.Fatalf("retry: %v", err)
 	}
@@ -509,7 +505,7 @@ func TestTimerEvents(t *testing.T) {
 	}
 	runs := 0
 	for name, ev := range events {
-		if _, err := runtime.Invoke(context.Background(), s.f, []byte(ev)); err != nil {
+		if _, err := runtime.Invoke(context.Background(), s.Fn, []byte(ev)); err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
 		}
@@ -520,7 +516,7 @@ func TestTimerEvents(t *testing.T) {
 		}
 	}
 	// A firing whose previous day has not happened yet (a clock far ahead) is refused.
-	if _, err := runtime.Invoke(context.Background(), s.f, []byte(`{"wxfnSchedule":"daily","time":"2999-01-02T02:30:00Z"}`)); err == nil {
+	if _, err := runtime.Invoke(context.Background(), s.Fn, []byte(`{"wxfnSchedule":"daily","time":"2999-01-02T02:30:00Z"}`)); err == nil {
 		t.Error("a firing for a future day ran")
 	}
 }
@@ -552,7 +548,7 @@ func TestBadRequests(t *testing.T) {
 	if keys := s.objectKeys(); len(keys) != 0 {
 		t.Errorf("objects stored: %v", keys)
 	}
-	if n := fntest.Count(t, s.shop.DB.Collection(reconcile.ReportsCollection)); n != 0 {
+	if n := fntest.Count(t, s.DB.Collection(reconcile.ReportsCollection)); n != 0 {
 		t.Errorf("%d reports stored", n)
 	}
 }
@@ -566,7 +562,7 @@ func TestDatabaseDown(t *testing.T) {
 	if r.Status != 503 || r.ErrCode() != "database_unavailable" || !r.Retryable() {
 		t.Fatalf("%d %s", r.Status, r.Raw)
 	}
-	if _, err := runtime.Invoke(context.Background(), s.f, timerEvent(s.today)); err == nil {
+	if _, err := runtime.Invoke(context.Background(), s.Fn, timerEvent(s.today)); err == nil {
 		t.Fatal("the timer run succeeded without a database")
 	}
 	if keys := s.objectKeys(); len(keys) != 0 {
