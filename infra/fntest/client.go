@@ -46,7 +46,8 @@ func Serve(t testing.TB, f fn.Function) *Client {
 }
 
 // Client calls one server the way a mini-program, an admin or a platform would. A failed
-// round trip fails the test it was made for; any answer, whatever its status, is a Reply.
+// round trip fails the test it was made for (so a subtest wanting its own failure makes its own
+// client with NewClient); any answer, whatever its status, is a Reply.
 type Client struct {
 	// URL is the server's base URL; request paths are appended to it.
 	URL string
