@@ -15,4 +15,4 @@ section "Cold start: exec → first response under a fake Lambda Runtime API, vs
 go run ./scripts/bench/coldstart -n "${COLDSTART_RUNS:-30}" ./functions/...
 
 section "End to end on the local stack"
-go run ./scripts/bench/e2e -n "${E2E_REQUESTS:-400}"
+go run ./scripts/bench/e2e -n "${E2E_REQUESTS:-200}"
