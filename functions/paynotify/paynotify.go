@@ -21,6 +21,7 @@ import (
 
 	"github.com/wxfn/wxfn/shared/config"
 	"github.com/wxfn/wxfn/shared/deps"
+	"github.com/wxfn/wxfn/shared/deps/paydeps"
 	"github.com/wxfn/wxfn/shared/fn"
 	"github.com/wxfn/wxfn/shared/orders"
 	"github.com/wxfn/wxfn/shared/wechat"
@@ -83,7 +84,7 @@ func (h *handler) notify(ctx context.Context, req *fn.Request) (*fn.Response, er
 }
 
 func (h *handler) handle(ctx context.Context, req *fn.Request) *failure {
-	pay, err := h.deps.Pay(ctx)
+	pay, err := paydeps.Client(ctx, h.deps)
 	if err != nil {
 		return fail(http.StatusInternalServerError, "not configured", err)
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/wxfn/wxfn/shared/config"
 	"github.com/wxfn/wxfn/shared/deps"
+	"github.com/wxfn/wxfn/shared/deps/paydeps"
 	"github.com/wxfn/wxfn/shared/fn"
 	"github.com/wxfn/wxfn/shared/orders"
 	"github.com/wxfn/wxfn/shared/wechat"
@@ -65,7 +66,7 @@ const maxQty = 99
 
 // books opens the payment books and the pay client, the two things every route needs.
 func (h *handler) books(ctx context.Context) (*orders.Store, *wxpay.Client, error) {
-	pay, err := h.deps.Pay(ctx)
+	pay, err := paydeps.Client(ctx, h.deps)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -37,6 +37,7 @@ import (
 	"github.com/wxfn/wxfn/shared/blob"
 	"github.com/wxfn/wxfn/shared/config"
 	"github.com/wxfn/wxfn/shared/deps"
+	"github.com/wxfn/wxfn/shared/deps/paydeps"
 	"github.com/wxfn/wxfn/shared/fn"
 	"github.com/wxfn/wxfn/shared/orders"
 	"github.com/wxfn/wxfn/shared/store"
@@ -153,7 +154,7 @@ func (h *handler) reconcile(ctx context.Context, day time.Time, trigger string) 
 	if err != nil {
 		return Report{}, false, err
 	}
-	pay, err := h.deps.Pay(ctx)
+	pay, err := paydeps.Client(ctx, h.deps)
 	if err != nil {
 		return Report{}, false, err
 	}

@@ -27,6 +27,7 @@ import (
 
 	"github.com/wxfn/wxfn/shared/config"
 	"github.com/wxfn/wxfn/shared/deps"
+	"github.com/wxfn/wxfn/shared/deps/paydeps"
 	"github.com/wxfn/wxfn/shared/fn"
 	"github.com/wxfn/wxfn/shared/orders"
 	"github.com/wxfn/wxfn/shared/store"
@@ -128,7 +129,7 @@ func (h *handler) create(ctx context.Context, req *fn.Request) (*fn.Response, er
 		return nil, err
 	}
 	// Everything that can fail for configuration reasons fails before anything is written.
-	pay, err := h.deps.Pay(ctx)
+	pay, err := paydeps.Client(ctx, h.deps)
 	if err != nil {
 		return nil, err
 	}
@@ -285,7 +286,7 @@ func inFlight(s orders.RefundState) bool {
 // unreachable is not an error: the stored state is answered, with the reason.
 func (h *handler) refresh(ctx context.Context, books *orders.Store, r orders.Refund) (orders.Refund, *check, error) {
 	c := &check{At: h.now().UTC()}
-	pay, err := h.deps.Pay(ctx)
+	pay, err := paydeps.Client(ctx, h.deps)
 	if err != nil {
 		return r, nil, err
 	}

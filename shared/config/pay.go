@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -64,11 +63,31 @@ func (p Pay) GoString() string { return p.String() }
 // LogValue keeps slog from printing the secrets.
 func (p Pay) LogValue() slog.Value { return slog.StringValue(p.String()) }
 
-var (
-	mchIDPattern  = regexp.MustCompile(`^[0-9]{1,32}$`)
-	serialPattern = regexp.MustCompile(`^[0-9A-Fa-f]{1,64}$`)
-	pubKeyPattern = regexp.MustCompile(`^PUB_KEY_ID_[0-9A-Za-z]{1,64}$`)
-)
+// The formats are checked by hand rather than with regexps: regexps compile when the package
+// initialises, in every function's cold start, and these bounded repetitions are costly to compile.
+func isDigits(b byte) bool { return b >= '0' && b <= '9' }
+func isHex(b byte) bool    { return isDigits(b) || b >= 'a' && b <= 'f' || b >= 'A' && b <= 'F' }
+func isAlnum(b byte) bool  { return isDigits(b) || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' }
+
+// only reports whether s has between lo and hi bytes, each accepted by ok.
+func only(s string, lo, hi int, ok func(byte) bool) bool {
+	if len(s) < lo || len(s) > hi {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !ok(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func validMchID(s string) bool  { return only(s, 1, 32, isDigits) }
+func validSerial(s string) bool { return only(s, 1, 64, isHex) }
+func validPublicKeyID(s string) bool {
+	rest, ok := strings.CutPrefix(s, "PUB_KEY_ID_")
+	return ok && only(rest, 1, 64, isAlnum)
+}
 
 // LoadPay reads the WXPAY_* settings (DESIGN §4). Every problem is reported in one error naming
 // the variables; a key that does not parse is named, never quoted.
@@ -83,13 +102,13 @@ func LoadPay(lookup Lookup) (Pay, error) {
 		NotifyURL:   r.optional("WXPAY_NOTIFY_URL", ""),
 		APIBase:     strings.TrimRight(r.optional("WXPAY_API_BASE", DefaultWXPayAPIBase), "/"),
 	}
-	if p.MchID != "" && !mchIDPattern.MatchString(p.MchID) {
+	if p.MchID != "" && !validMchID(p.MchID) {
 		r.invalid("WXPAY_MCHID", "must be the merchant number (digits)")
 	}
 	if p.AppID == "" {
 		r.errs = append(r.errs, fmt.Errorf("missing setting WXPAY_APPID (or WX_APPID)"))
 	}
-	if p.CertSerial != "" && !serialPattern.MatchString(p.CertSerial) {
+	if p.CertSerial != "" && !validSerial(p.CertSerial) {
 		r.invalid("WXPAY_CERT_SERIAL", "must be the merchant API certificate's serial number in hex")
 	}
 	if p.APIv3Key != "" && len(p.APIv3Key) != 32 {
@@ -112,7 +131,7 @@ func LoadPay(lookup Lookup) (Pay, error) {
 	case p.PublicKeyID == "" && pubText != "":
 		r.errs = append(r.errs, fmt.Errorf("missing setting WXPAY_PUBLIC_KEY_ID: WXPAY_PUBLIC_KEY is set"))
 	}
-	if p.PublicKeyID != "" && !pubKeyPattern.MatchString(p.PublicKeyID) {
+	if p.PublicKeyID != "" && !validPublicKeyID(p.PublicKeyID) {
 		r.invalid("WXPAY_PUBLIC_KEY_ID", "must be the WeChat Pay public key ID, PUB_KEY_ID_ followed by digits")
 	}
 	if pubText != "" {

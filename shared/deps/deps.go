@@ -21,7 +21,6 @@ import (
 	"github.com/wxfn/wxfn/shared/seal"
 	"github.com/wxfn/wxfn/shared/store"
 	"github.com/wxfn/wxfn/shared/wechat"
-	"github.com/wxfn/wxfn/shared/wxpay"
 	"github.com/wxfn/wxfn/shared/wxtoken"
 )
 
@@ -35,7 +34,9 @@ type Deps struct {
 	box      lazy[*seal.Box]
 	mini     lazy[*wechat.MiniProgram]
 	tokens   lazy[*wxtoken.Cache]
-	pay      lazy[*wxpay.Client]
+
+	mu     sync.Mutex
+	extras map[any]*lazy[any]
 }
 
 // New returns dependencies over lookup (os.LookupEnv in production). It does no work.
@@ -136,27 +137,40 @@ func (d *Deps) MiniProgram() (*wechat.MiniProgram, error) {
 	return m, nil
 }
 
-// Pay returns the WeChat Pay client. Building it reads and parses the WXPAY_* settings and
-// connects nowhere (in platform-certificate mode the certificates are downloaded on first need).
-func (d *Deps) Pay(ctx context.Context) (*wxpay.Client, error) {
-	c, err := d.pay.get(func() (*wxpay.Client, error) {
-		cfg, err := config.LoadPay(d.lookup)
-		if err != nil {
-			return nil, err
-		}
-		return wxpay.New(ctx, cfg, nil)
-	})
-	if err != nil {
-		return nil, Misconfigured(err)
+// Extra returns the per-process value that build makes for key, building it on first successful
+// use like the dependencies above. It lets a package keep a dependency of its own here (the
+// WeChat Pay client, in paydeps) without this package importing it, which would link it into
+// every function. A value with a Close method is closed by Close.
+func Extra[T any](ctx context.Context, d *Deps, key any, build func(ctx context.Context, lookup config.Lookup) (T, error)) (T, error) {
+	d.mu.Lock()
+	if d.extras == nil {
+		d.extras = map[any]*lazy[any]{}
 	}
-	return c, nil
+	e, ok := d.extras[key]
+	if !ok {
+		e = &lazy[any]{}
+		d.extras[key] = e
+	}
+	d.mu.Unlock()
+	v, err := e.get(func() (any, error) { return build(ctx, d.lookup) })
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return v.(T), nil
 }
 
 // Close releases what was built (the database connection), for tests and HTTP-mode shutdown.
 func (d *Deps) Close(ctx context.Context) error {
-	if p, ok := d.pay.peek(); ok {
-		p.Close()
+	d.mu.Lock()
+	for _, e := range d.extras {
+		if v, ok := e.peek(); ok {
+			if c, ok := v.(interface{ Close() }); ok {
+				c.Close()
+			}
+		}
 	}
+	d.mu.Unlock()
 	if l, ok := d.db.peek(); ok {
 		return l.Close(ctx)
 	}

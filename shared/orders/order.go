@@ -11,6 +11,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/wxfn/wxfn/shared/wxpay"
 )
 
 // State is an order's state.
@@ -161,8 +163,8 @@ type Order struct {
 // returned with created false, or ErrConflict when it was created by a different request
 // (RequestHash differs). An empty IdempotencyKey becomes the outTradeNo.
 func (s *Store) Create(ctx context.Context, o Order, now time.Time) (_ Order, created bool, _ error) {
-	if err := validNo(o.OutTradeNo, false); err != nil {
-		return Order{}, false, fmt.Errorf("orders create: %w", err)
+	if !ValidOutTradeNo(o.OutTradeNo) {
+		return Order{}, false, fmt.Errorf("orders create: out_trade_no %q is not 6–32 of [0-9A-Za-z_-|*]", o.OutTradeNo)
 	}
 	if o.OpenID == "" || len(o.Items) == 0 {
 		return Order{}, false, errors.New("orders create: an order needs an owner and items")
@@ -419,25 +421,7 @@ func newNo(prefix string, now time.Time) string {
 
 // ValidOutTradeNo reports whether s can be an out_trade_no (reference §3.1). Functions check
 // path parameters with it before touching the database.
-func ValidOutTradeNo(s string) bool { return validNo(s, false) == nil }
+func ValidOutTradeNo(s string) bool { return wxpay.ValidOutTradeNo(s) }
 
 // ValidOutRefundNo reports whether s can be an out_refund_no (1–64 of [0-9A-Za-z_-|*@]).
-func ValidOutRefundNo(s string) bool { return validNo(s, true) == nil }
-
-func validNo(s string, refund bool) error {
-	lo, hi, what := 6, 32, "out_trade_no"
-	if refund {
-		lo, hi, what = 1, 64, "out_refund_no"
-	}
-	if len(s) < lo || len(s) > hi {
-		return fmt.Errorf("%s %q: must be %d–%d characters", what, s, lo, hi)
-	}
-	for _, c := range []byte(s) {
-		ok := c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' ||
-			c == '_' || c == '-' || c == '|' || c == '*' || (refund && c == '@')
-		if !ok {
-			return fmt.Errorf("%s %q: invalid character %q", what, s, c)
-		}
-	}
-	return nil
-}
+func ValidOutRefundNo(s string) bool { return wxpay.ValidOutRefundNo(s) }

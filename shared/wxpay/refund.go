@@ -3,16 +3,12 @@ package wxpay
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"time"
 	"unicode/utf8"
 
 	"github.com/wechatpay-apiv3/wechatpay-go/core"
 	"github.com/wechatpay-apiv3/wechatpay-go/services/refunddomestic"
 )
-
-// OutRefundNoPattern is what WeChat Pay accepts as out_refund_no: 1–64 of [0-9A-Za-z_-|*@].
-var OutRefundNoPattern = regexp.MustCompile(`^[0-9A-Za-z_\-|*@]{1,64}$`)
 
 // RefundRequest asks for (part of) a paid order back.
 type RefundRequest struct {
@@ -65,9 +61,9 @@ func (c *Client) CreateRefund(ctx context.Context, req RefundRequest) (*Refund, 
 		notifyURL = c.notifyURL
 	}
 	switch {
-	case !OutTradeNoPattern.MatchString(req.OutTradeNo):
+	case !ValidOutTradeNo(req.OutTradeNo):
 		return nil, fmt.Errorf("wxpay %s: out_trade_no must be 6-32 of [0-9A-Za-z_-|*]", op)
-	case !OutRefundNoPattern.MatchString(req.OutRefundNo):
+	case !ValidOutRefundNo(req.OutRefundNo):
 		return nil, fmt.Errorf("wxpay %s: out_refund_no must be 1-64 of [0-9A-Za-z_-|*@]", op)
 	case req.Refund <= 0 || req.Total <= 0 || req.Refund > req.Total:
 		return nil, fmt.Errorf("wxpay %s: refund must be positive and at most the order total", op)
@@ -100,7 +96,7 @@ func (c *Client) CreateRefund(ctx context.Context, req RefundRequest) (*Refund, 
 // ErrNotFound.
 func (c *Client) QueryRefund(ctx context.Context, outRefundNo string) (*Refund, error) {
 	const op = "query refund"
-	if !OutRefundNoPattern.MatchString(outRefundNo) {
+	if !ValidOutRefundNo(outRefundNo) {
 		return nil, fmt.Errorf("wxpay %s: out_refund_no must be 1-64 of [0-9A-Za-z_-|*@]", op)
 	}
 	if err := c.ready(ctx, op); err != nil {

@@ -3,7 +3,6 @@ package wxpay
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -17,12 +16,31 @@ import (
 // Beijing is the +08:00 zone WeChat Pay writes and expects times in.
 var Beijing = time.FixedZone("CST", 8*3600)
 
-// OutTradeNoPattern is what WeChat Pay accepts as out_trade_no: 6–32 of [0-9A-Za-z_-|*].
-var OutTradeNoPattern = regexp.MustCompile(`^[0-9A-Za-z_\-|*]{6,32}$`)
+// ValidOutTradeNo reports whether s is what WeChat Pay accepts as out_trade_no: 6–32 of
+// [0-9A-Za-z_-|*]. (Checked by hand: a regexp would be compiled in every cold start.)
+func ValidOutTradeNo(s string) bool { return validNo(s, 6, 32, false) }
+
+// ValidOutRefundNo reports whether s is what WeChat Pay accepts as out_refund_no: 1–64 of
+// [0-9A-Za-z_-|*@].
+func ValidOutRefundNo(s string) bool { return validNo(s, 1, 64, true) }
+
+func validNo(s string, lo, hi int, at bool) bool {
+	if len(s) < lo || len(s) > hi {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' ||
+			c == '_' || c == '-' || c == '|' || c == '*' || at && c == '@') {
+			return false
+		}
+	}
+	return true
+}
 
 // PrepayRequest is a JSAPI (mini-program) order to place.
 type PrepayRequest struct {
-	OutTradeNo  string    // the merchant's order number, OutTradeNoPattern
+	OutTradeNo  string    // the merchant's order number (ValidOutTradeNo)
 	Description string    // shown in the payer's WeChat bill, ≤ 127 characters
 	Total       int64     // fen, > 0
 	OpenID      string    // the payer under the client's AppID
@@ -90,7 +108,7 @@ func (c *Client) Prepay(ctx context.Context, req PrepayRequest) (Payment, error)
 		notifyURL = c.notifyURL
 	}
 	switch {
-	case !OutTradeNoPattern.MatchString(req.OutTradeNo):
+	case !ValidOutTradeNo(req.OutTradeNo):
 		return Payment{}, fmt.Errorf("wxpay %s: out_trade_no must be 6-32 of [0-9A-Za-z_-|*]", op)
 	case req.Description == "" || utf8.RuneCountInString(req.Description) > 127:
 		return Payment{}, fmt.Errorf("wxpay %s: description must have 1-127 characters", op)

@@ -23,6 +23,7 @@ import (
 	"github.com/wxfn/wxfn/infra/emulator"
 	"github.com/wxfn/wxfn/shared/config"
 	"github.com/wxfn/wxfn/shared/deps"
+	"github.com/wxfn/wxfn/shared/deps/paydeps"
 	"github.com/wxfn/wxfn/shared/orders"
 	"github.com/wxfn/wxfn/shared/runtime"
 	"github.com/wxfn/wxfn/shared/runtime/events"
@@ -150,7 +151,7 @@ func TestSignForStack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pay, err := d.Pay(ctx)
+	pay, err := paydeps.Client(ctx, d)
 	if err != nil {
 		t.Fatal(err)
 	}
