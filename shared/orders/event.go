@@ -2,7 +2,6 @@ package orders
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -101,14 +100,5 @@ func (s *Store) GetEvent(ctx context.Context, id string) (Event, error) {
 
 // EventsOf returns the notifications recorded for an order, oldest first.
 func (s *Store) EventsOf(ctx context.Context, outTradeNo string) ([]Event, error) {
-	cur, err := s.events.Find(ctx, bson.D{{Key: "outTradeNo", Value: outTradeNo}},
-		options.Find().SetSort(bson.D{{Key: "receivedAt", Value: 1}}))
-	if err != nil {
-		return nil, fmt.Errorf("orders events of %s: %w", outTradeNo, err)
-	}
-	var out []Event
-	if err := cur.All(ctx, &out); err != nil && !errors.Is(err, mongo.ErrNoDocuments) {
-		return nil, fmt.Errorf("orders events of %s: %w", outTradeNo, err)
-	}
-	return out, nil
+	return findAll[Event](ctx, s.events, "events of "+outTradeNo, bson.D{{Key: "outTradeNo", Value: outTradeNo}}, bson.D{{Key: "receivedAt", Value: 1}}, 0)
 }

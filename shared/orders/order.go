@@ -349,40 +349,13 @@ func (s *Store) flag(ctx context.Context, outTradeNo string, f Flag) error {
 
 // ListByOwner returns an owner's most recent orders, newest first.
 func (s *Store) ListByOwner(ctx context.Context, openID string, limit int64) ([]Order, error) {
-	cur, err := s.orders.Find(ctx, bson.D{{Key: "openid", Value: openID}},
-		options.Find().SetSort(bson.D{{Key: "createdAt", Value: -1}}).SetLimit(limit))
-	if err != nil {
-		return nil, fmt.Errorf("orders list: %w", err)
-	}
-	var out []Order
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, fmt.Errorf("orders list: %w", err)
-	}
-	return out, nil
+	return findAll[Order](ctx, s.orders, "list", bson.D{{Key: "openid", Value: openID}}, bson.D{{Key: "createdAt", Value: -1}}, limit)
 }
 
 // EachPaidBetween calls f for every order paid in [from, to) (by paidAt), in paidAt order, for
 // reconciliation. It stops at f's first error and returns it.
 func (s *Store) EachPaidBetween(ctx context.Context, from, to time.Time, f func(Order) error) error {
-	cur, err := s.orders.Find(ctx, bson.D{{Key: "paidAt", Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lt", Value: to}}}},
-		options.Find().SetSort(bson.D{{Key: "paidAt", Value: 1}}))
-	if err != nil {
-		return fmt.Errorf("orders paid between: %w", err)
-	}
-	defer cur.Close(ctx)
-	for cur.Next(ctx) {
-		var o Order
-		if err := cur.Decode(&o); err != nil {
-			return fmt.Errorf("orders paid between: %w", err)
-		}
-		if err := f(o); err != nil {
-			return err
-		}
-	}
-	if err := cur.Err(); err != nil {
-		return fmt.Errorf("orders paid between: %w", err)
-	}
-	return nil
+	return eachBetween(ctx, s.orders, "paid between", "paidAt", from, to, f)
 }
 
 // stateError explains why a conditional update on an order matched nothing.

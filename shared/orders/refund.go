@@ -555,38 +555,11 @@ func (s *Store) GetRefund(ctx context.Context, outRefundNo string) (Refund, erro
 
 // RefundsOf returns an order's refunds, oldest first.
 func (s *Store) RefundsOf(ctx context.Context, outTradeNo string) ([]Refund, error) {
-	cur, err := s.refunds.Find(ctx, bson.D{{Key: "outTradeNo", Value: outTradeNo}},
-		options.Find().SetSort(bson.D{{Key: "createdAt", Value: 1}}))
-	if err != nil {
-		return nil, fmt.Errorf("orders refunds of %s: %w", outTradeNo, err)
-	}
-	var out []Refund
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, fmt.Errorf("orders refunds of %s: %w", outTradeNo, err)
-	}
-	return out, nil
+	return findAll[Refund](ctx, s.refunds, "refunds of "+outTradeNo, bson.D{{Key: "outTradeNo", Value: outTradeNo}}, bson.D{{Key: "createdAt", Value: 1}}, 0)
 }
 
 // EachRefundSucceededBetween calls f for every refund that succeeded in [from, to) (by
 // successAt), for reconciliation. It stops at f's first error and returns it.
 func (s *Store) EachRefundSucceededBetween(ctx context.Context, from, to time.Time, f func(Refund) error) error {
-	cur, err := s.refunds.Find(ctx, bson.D{{Key: "successAt", Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lt", Value: to}}}},
-		options.Find().SetSort(bson.D{{Key: "successAt", Value: 1}}))
-	if err != nil {
-		return fmt.Errorf("orders refunds between: %w", err)
-	}
-	defer cur.Close(ctx)
-	for cur.Next(ctx) {
-		var r Refund
-		if err := cur.Decode(&r); err != nil {
-			return fmt.Errorf("orders refunds between: %w", err)
-		}
-		if err := f(r); err != nil {
-			return err
-		}
-	}
-	if err := cur.Err(); err != nil {
-		return fmt.Errorf("orders refunds between: %w", err)
-	}
-	return nil
+	return eachBetween(ctx, s.refunds, "refunds between", "successAt", from, to, f)
 }

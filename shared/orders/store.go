@@ -144,4 +144,45 @@ func findOne(ctx context.Context, c *mongo.Collection, id string, v any) error {
 
 // now is truncated to the millisecond that BSON keeps, so that what a caller holds equals what a
 // later read returns.
+// findAll returns every document filter matches, in sort order; op names the operation in errors.
+func findAll[T any](ctx context.Context, c *mongo.Collection, op string, filter, sort bson.D, limit int64) ([]T, error) {
+	o := options.Find().SetSort(sort)
+	if limit > 0 {
+		o.SetLimit(limit)
+	}
+	cur, err := c.Find(ctx, filter, o)
+	if err != nil {
+		return nil, fmt.Errorf("orders %s: %w", op, err)
+	}
+	var out []T
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, fmt.Errorf("orders %s: %w", op, err)
+	}
+	return out, nil
+}
+
+// eachBetween calls f for every document whose field lies in [from, to), in field order,
+// streaming (reconciliation walks a whole day). It stops at f's first error and returns it.
+func eachBetween[T any](ctx context.Context, c *mongo.Collection, op, field string, from, to time.Time, f func(T) error) error {
+	cur, err := c.Find(ctx, bson.D{{Key: field, Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lt", Value: to}}}},
+		options.Find().SetSort(bson.D{{Key: field, Value: 1}}))
+	if err != nil {
+		return fmt.Errorf("orders %s: %w", op, err)
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var v T
+		if err := cur.Decode(&v); err != nil {
+			return fmt.Errorf("orders %s: %w", op, err)
+		}
+		if err := f(v); err != nil {
+			return err
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return fmt.Errorf("orders %s: %w", op, err)
+	}
+	return nil
+}
+
 func dbTime(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
