@@ -11,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/wxfn/wxfn/shared/deps"
 	"github.com/wxfn/wxfn/shared/fn"
 	"github.com/wxfn/wxfn/shared/store"
 	"github.com/wxfn/wxfn/shared/wechat"
@@ -95,12 +96,5 @@ func (u *users) setPhone(ctx context.Context, openID string, p wechat.Phone, now
 	return nil
 }
 
-// storeError makes a database failure a retryable 503 when the database is unreachable and an
-// opaque 500 otherwise.
-func storeError(op string, err error) error {
-	err = fmt.Errorf("%s: %w", op, err)
-	if store.IsUnavailable(err) {
-		return fn.Unavailable("database_unavailable", "the database is unreachable; try again", err)
-	}
-	return err
-}
+// storeError names the operation and answers as every function does (deps.DBError).
+func storeError(op string, err error) error { return deps.DBError(fmt.Errorf("%s: %w", op, err)) }

@@ -267,18 +267,8 @@ func validKey(k string) bool {
 	return true
 }
 
-// storeError makes a database failure a retryable 503 when the database is unreachable or the
-// order busy, and an opaque 500 otherwise.
-func storeError(err error) error {
-	var fe *fn.Error
-	if errors.As(err, &fe) {
-		return err
-	}
-	if orders.IsTransient(err) {
-		return fn.Unavailable("database_unavailable", "the database is unreachable or busy; try again", err)
-	}
-	return err
-}
+// storeError is deps.DBError, named for the many call sites here.
+func storeError(err error) error { return deps.DBError(err) }
 
 // payError maps a WeChat Pay failure: retryable ones are a 503 the client may retry (with the
 // same Idempotency-Key), anything else a 502 (a configuration or WeChat-side refusal).

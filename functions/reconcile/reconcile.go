@@ -243,10 +243,8 @@ func runError(date string, err error) error {
 	case errors.As(err, &ae):
 		return &fn.Error{Status: http.StatusBadGateway, Code: "wechat_error", Cause: err,
 			Message: fmt.Sprintf("WeChat Pay refused the bill request: %s %s", ae.Code, ae.Message)}
-	case isUnavailable(err):
-		return fn.Unavailable("database_unavailable", "the database is unreachable; try again", err)
 	}
-	return err
+	return deps.DBError(err)
 }
 
 func isUnavailable(err error) bool { return store.IsUnavailable(err) }

@@ -30,7 +30,6 @@ import (
 	"github.com/wxfn/wxfn/shared/deps/paydeps"
 	"github.com/wxfn/wxfn/shared/fn"
 	"github.com/wxfn/wxfn/shared/orders"
-	"github.com/wxfn/wxfn/shared/store"
 	"github.com/wxfn/wxfn/shared/wxpay"
 )
 
@@ -87,16 +86,9 @@ func (h *handler) books(ctx context.Context) (*orders.Store, error) {
 	}
 	s, err := orders.Open(ctx, db)
 	if err != nil {
-		return nil, dbError(err)
+		return nil, deps.DBError(err)
 	}
 	return s, nil
-}
-
-func dbError(err error) error {
-	if store.IsUnavailable(err) {
-		return fn.Unavailable("database_unavailable", "the database is unreachable; try again", err)
-	}
-	return err
 }
 
 // maxReason is WeChat Pay's limit on a refund reason (string(80), reference §6.1).
@@ -190,7 +182,7 @@ func (h *handler) requestError(ctx context.Context, books *orders.Store, outTrad
 	case errors.Is(err, orders.ErrNotEnough):
 		o, gerr := books.Get(ctx, outTradeNo)
 		if gerr != nil {
-			return dbError(gerr)
+			return deps.DBError(gerr)
 		}
 		msg := fmt.Sprintf("order %s has %d fen refundable (paid %d, refunded %d, in flight %d)", outTradeNo, o.Refundable, o.Amount, o.Refunded, o.Refunding)
 		if amount > 0 {
@@ -198,7 +190,7 @@ func (h *handler) requestError(ctx context.Context, books *orders.Store, outTrad
 		}
 		return &fn.Error{Status: http.StatusConflict, Code: "exceeds_refundable", Message: msg, Cause: err}
 	}
-	return dbError(err)
+	return deps.DBError(err)
 }
 
 // submit asks WeChat Pay to refund a PENDING refund and applies its answer. A response is
@@ -223,7 +215,7 @@ func (h *handler) submit(ctx context.Context, books *orders.Store, pay *wxpay.Cl
 		// A final refusal: the refund does not exist at WeChat Pay; give its amount back.
 		why := fmt.Sprintf("WeChat Pay refused: %s %s", ae.Code, ae.Message)
 		if _, ferr := books.FailRefund(ctx, r.OutRefundNo, why, h.now()); ferr != nil {
-			return r, nil, dbError(ferr)
+			return r, nil, deps.DBError(ferr)
 		}
 		slog.WarnContext(ctx, "refund refused by WeChat Pay", "outRefundNo", r.OutRefundNo, "code", ae.Code)
 		status, code := http.StatusBadGateway, "wechat_error"
@@ -238,7 +230,7 @@ func (h *handler) submit(ctx context.Context, books *orders.Store, pay *wxpay.Cl
 	if err != nil {
 		// WeChat Pay has the refund; only our record lags. The next GET, the notification or a
 		// retry of this request brings it up to date.
-		return r, nil, dbError(err)
+		return r, nil, deps.DBError(err)
 	}
 	if res.Outcome == orders.Flagged {
 		slog.ErrorContext(ctx, "WeChat Pay's refund does not match ours; flagged", "outRefundNo", r.OutRefundNo, "reason", res.Reason)
@@ -265,7 +257,7 @@ func (h *handler) get(ctx context.Context, req *fn.Request) (*fn.Response, error
 		return nil, &fn.Error{Status: http.StatusNotFound, Code: "refund_not_found", Message: fmt.Sprintf("there is no refund %s", no)}
 	}
 	if err != nil {
-		return nil, dbError(err)
+		return nil, deps.DBError(err)
 	}
 	var c *check
 	if inFlight(r.State) && (force || h.now().Sub(r.CreatedAt) >= after) {
@@ -306,7 +298,7 @@ func (h *handler) refresh(ctx context.Context, books *orders.Store, r orders.Ref
 	c.Status = wr.Status
 	res, err := books.ApplyRefund(ctx, orders.MerchantOf(pay), orders.RefundOf(wr), h.now())
 	if err != nil {
-		return r, nil, dbError(err)
+		return r, nil, deps.DBError(err)
 	}
 	c.Outcome = res.Outcome
 	if res.Outcome == orders.Applied {
@@ -322,7 +314,7 @@ func (h *handler) refresh(ctx context.Context, books *orders.Store, r orders.Ref
 func (h *handler) answer(ctx context.Context, books *orders.Store, r orders.Refund, c *check) (*fn.Response, error) {
 	o, err := books.Get(ctx, r.OutTradeNo)
 	if err != nil {
-		return nil, dbError(err)
+		return nil, deps.DBError(err)
 	}
 	return fn.OK(refundView{Refund: r, Order: moneyOf(o), Checked: c})
 }

@@ -10,6 +10,7 @@ package deps
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sync"
 
@@ -61,9 +62,23 @@ func (d *Deps) DB(ctx context.Context) (*mongo.Database, error) {
 	}
 	db, err := l.Database(ctx)
 	if err != nil {
-		return nil, fn.Unavailable("database_unavailable", "the database is unreachable; try again", err)
+		return nil, DBError(err)
 	}
 	return db, nil
+}
+
+// DBError is how every function answers a database failure: a retryable 503 when the database is
+// unreachable or a record stayed locked (store.ErrBusy), the error unchanged when it already is a
+// client error, and otherwise the error itself (an opaque 500).
+func DBError(err error) error {
+	var fe *fn.Error
+	switch {
+	case err == nil || errors.As(err, &fe):
+		return err
+	case store.IsUnavailable(err) || errors.Is(err, store.ErrBusy):
+		return fn.Unavailable("database_unavailable", "the database is unreachable or busy; try again", err)
+	}
+	return err
 }
 
 // Sessions returns the session-token issuer and verifier.

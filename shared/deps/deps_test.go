@@ -3,11 +3,13 @@ package deps
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/wxfn/wxfn/shared/config"
 	"github.com/wxfn/wxfn/shared/fn"
+	"github.com/wxfn/wxfn/shared/store"
 )
 
 type closer struct{ closed *int }
@@ -64,6 +66,32 @@ func TestMisconfigured(t *testing.T) {
 		}
 		if strings.Contains(fe.Message, "_") {
 			t.Errorf("%s: the client message names a variable: %q", name, fe.Message)
+		}
+	}
+}
+
+func TestDBError(t *testing.T) {
+	client := &fn.Error{Status: 404, Code: "not_found", Message: "no such order"}
+	plain := errors.New("decode failed")
+	cases := []struct {
+		name   string
+		err    error
+		status int // 0: returned unchanged
+	}{
+		{"nil", nil, 0},
+		{"client error", fmt.Errorf("orders get: %w", client), 0},
+		{"busy record", fmt.Errorf("orders lock: %w", store.ErrBusy), 503},
+		{"deadline", fmt.Errorf("orders get: %w", context.DeadlineExceeded), 503},
+		{"other", plain, 0},
+	}
+	for _, c := range cases {
+		got := DBError(c.err)
+		var fe *fn.Error
+		switch {
+		case c.status == 0 && got != c.err:
+			t.Errorf("%s: %v, want it unchanged", c.name, got)
+		case c.status != 0 && (!errors.As(got, &fe) || fe.Status != c.status || !fe.Retryable || fe.Code != "database_unavailable"):
+			t.Errorf("%s: %v, want a retryable %d", c.name, got, c.status)
 		}
 	}
 }
