@@ -332,17 +332,23 @@ func (s *Store) flag(ctx context.Context, outTradeNo string, f Flag) error {
 	if err != nil {
 		return fmt.Errorf("orders flag: %w", err)
 	}
-	if slices.ContainsFunc(o.Flags, func(g Flag) bool { return g.Key == f.Key }) {
+	return s.pushFlag(ctx, s.orders, outTradeNo, o.Flags, f, "flag")
+}
+
+// pushFlag adds f to the flags of document id in c (an order or a refund) unless one with its key
+// is there already: a late or repeated event never stacks the same flag twice.
+func (s *Store) pushFlag(ctx context.Context, c *mongo.Collection, id string, have []Flag, f Flag, op string) error {
+	if slices.ContainsFunc(have, func(g Flag) bool { return g.Key == f.Key }) {
 		return nil
 	}
-	_, err = s.orders.UpdateOne(ctx,
-		s.filter(outTradeNo, bson.E{Key: "flags.key", Value: bson.D{{Key: "$ne", Value: f.Key}}}),
+	_, err := c.UpdateOne(ctx,
+		s.filter(id, bson.E{Key: "flags.key", Value: bson.D{{Key: "$ne", Value: f.Key}}}),
 		bson.D{
 			{Key: "$set", Value: bson.D{{Key: "flagged", Value: true}, {Key: "updatedAt", Value: f.At}}},
 			{Key: "$push", Value: bson.D{{Key: "flags", Value: f}}},
 		})
 	if err != nil {
-		return fmt.Errorf("orders flag %s: %w", outTradeNo, err)
+		return fmt.Errorf("orders %s %s: %w", op, id, err)
 	}
 	return nil
 }

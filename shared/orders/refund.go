@@ -529,19 +529,7 @@ func (s *Store) flagRefund(ctx context.Context, outRefundNo string, f Flag) erro
 	if err != nil {
 		return fmt.Errorf("orders flag refund: %w", err)
 	}
-	if slices.ContainsFunc(r.Flags, func(g Flag) bool { return g.Key == f.Key }) {
-		return nil
-	}
-	_, err = s.refunds.UpdateOne(ctx,
-		s.filter(outRefundNo, bson.E{Key: "flags.key", Value: bson.D{{Key: "$ne", Value: f.Key}}}),
-		bson.D{
-			{Key: "$set", Value: bson.D{{Key: "flagged", Value: true}, {Key: "updatedAt", Value: f.At}}},
-			{Key: "$push", Value: bson.D{{Key: "flags", Value: f}}},
-		})
-	if err != nil {
-		return fmt.Errorf("orders flag refund %s: %w", outRefundNo, err)
-	}
-	return nil
+	return s.pushFlag(ctx, s.refunds, outRefundNo, r.Flags, f, "flag refund")
 }
 
 // GetRefund returns the refund outRefundNo, or ErrNotFound.
