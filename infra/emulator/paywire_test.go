@@ -1,7 +1,6 @@
 package emulator
 
 import (
-	"bytes"
 	"encoding/json"
 	"reflect"
 	"testing"
@@ -45,28 +44,7 @@ func TestPayWireSamples(t *testing.T) {
 		{"control/pay_plants_response.json", &PlantsResponse{}},
 	}
 	for _, tc := range cases {
-		t.Run(tc.file, func(t *testing.T) {
-			raw := readSample(t, tc.file)
-			dec := json.NewDecoder(bytes.NewReader(raw))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(tc.v); err != nil {
-				t.Fatalf("decode: %v", err)
-			}
-			back, err := json.Marshal(tc.v)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var want, got any
-			if err := json.Unmarshal(raw, &want); err != nil {
-				t.Fatal(err)
-			}
-			if err := json.Unmarshal(back, &got); err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(want, got) {
-				t.Errorf("round trip changed the message:\n got %s\nwant %s", back, bytes.TrimSpace(raw))
-			}
-		})
+		t.Run(tc.file, func(t *testing.T) { roundTrip(t, tc.file, tc.v) })
 	}
 }
 

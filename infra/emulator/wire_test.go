@@ -38,28 +38,7 @@ func TestWireSamples(t *testing.T) {
 		{"control/error.json", &errorBody{}},
 	}
 	for _, tc := range cases {
-		t.Run(tc.file, func(t *testing.T) {
-			raw := readSample(t, tc.file)
-			dec := json.NewDecoder(bytes.NewReader(raw))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(tc.v); err != nil {
-				t.Fatalf("decode: %v", err)
-			}
-			back, err := json.Marshal(tc.v)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var want, got any
-			if err := json.Unmarshal(raw, &want); err != nil {
-				t.Fatal(err)
-			}
-			if err := json.Unmarshal(back, &got); err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(want, got) {
-				t.Errorf("round trip changed the message:\n got %s\nwant %s", back, bytes.TrimSpace(raw))
-			}
-		})
+		t.Run(tc.file, func(t *testing.T) { roundTrip(t, tc.file, tc.v) })
 	}
 }
 
@@ -107,4 +86,30 @@ func readSample(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// roundTrip checks that the sample file decodes into v with no unknown field and encodes back to
+// the same message, so the wire structs describe the samples exactly.
+func roundTrip(t *testing.T, file string, v any) {
+	t.Helper()
+	raw := readSample(t, file)
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	back, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want, got any
+	if err := json.Unmarshal(raw, &want); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(back, &got); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(want, got) {
+		t.Errorf("round trip changed the message:\n got %s\nwant %s", back, bytes.TrimSpace(raw))
+	}
 }
